@@ -1,0 +1,113 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// The layout follows the data flow: model → log → (embedded | Kafka) → roles → commands.
+// Each heavy dependency is imported by exactly one target (GRDB → EmbeddedLog,
+// librdkafka → KafkaLog, Yams → TributaryCommands).
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "tributary",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tributary", targets: ["tributary"]),
+        .executable(name: "tributary-bench", targets: ["TributaryBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Value types and the generated canonical schema; no I/O.
+        .target(
+            name: "TributaryModel",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Generated/README.md"],
+            swiftSettings: strictSwift
+        ),
+        // The log abstraction, its in-memory implementation and shared pieces.
+        .target(
+            name: "EventLog",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        // The embedded durable log on SQLite; the only importer of GRDB.
+        .target(
+            name: "EmbeddedLog",
+            dependencies: [
+                "EventLog",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // Debian's librdkafka; imported by KafkaLog only.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "KafkaLog",
+            dependencies: [
+                "EventLog", "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // CLI commands and the one place that assembles services.
+        .target(
+            name: "TributaryCommands",
+            dependencies: [
+                "TributaryModel", "EventLog", "EmbeddedLog", "KafkaLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(name: "tributary", dependencies: ["TributaryCommands"], swiftSettings: strictSwift),
+        // Test support: never linked by production targets.
+        .target(
+            name: "TributaryTesting",
+            dependencies: ["EventLog", "KafkaLog", "TributaryModel"],
+            swiftSettings: strictSwift
+        ),
+        // Benchmarks (release builds; see BENCHMARKS.md).
+        .executableTarget(
+            name: "TributaryBench",
+            dependencies: ["EventLog", "EmbeddedLog", "KafkaLog", "TributaryTesting"],
+            path: "bench/TributaryBench",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "EventLogTests",
+            dependencies: ["EventLog", "TributaryTesting"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "EmbeddedLogTests",
+            dependencies: ["EmbeddedLog", "EventLog", "TributaryTesting"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "KafkaLogTests",
+            dependencies: ["KafkaLog", "EventLog", "TributaryTesting"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TributaryCommandsTests",
+            dependencies: ["TributaryCommands", "EventLog", "EmbeddedLog", "TributaryTesting"],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

@@ -1,0 +1,213 @@
+import Dispatch
+import EventLog
+import Foundation
+import GRDB
+import Synchronization
+
+/// The one writer of the embedded log: a dedicated thread that gathers every append waiting
+/// at the moment and commits them in one transaction (group commit), then acknowledges them.
+/// SQLite's write lock makes appends from other processes safe; offsets come from the
+/// `partitions` table inside the transaction.
+final class EmbeddedLogWriter: Sendable {
+    /// A record bound to its stored topic and partition.
+    struct Placement: Sendable {
+        var record: OutgoingRecord
+        var topicID: Int64
+        var partition: Int
+    }
+
+    private struct PendingAppend {
+        var placements: [Placement]
+        var continuation: CheckedContinuation<[RecordPosition], any Error>
+    }
+
+    private struct State {
+        var pending: [PendingAppend] = []
+        var maintenanceRequests: [CheckedContinuation<Void, any Error>] = []
+        var stopRequested = false
+        var stopped: CheckedContinuation<Void, Never>?
+        var running = false
+    }
+
+    private let database: DatabasePool
+    private let configuration: EmbeddedLogConfiguration
+    private let changes: ChangeSignal
+    private let maintenance: @Sendable (Database) throws -> Void
+    private let state = Mutex(State())
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    init(
+        database: DatabasePool, configuration: EmbeddedLogConfiguration, changes: ChangeSignal,
+        maintenance: @escaping @Sendable (Database) throws -> Void
+    ) {
+        self.database = database
+        self.configuration = configuration
+        self.changes = changes
+        self.maintenance = maintenance
+    }
+
+    /// Starts the writer thread.
+    func start() {
+        state.withLock { $0.running = true }
+        let thread = Thread { [self] in run() }
+        thread.name = "tributary-embedded-log-writer"
+        thread.start()
+    }
+
+    /// Appends placements; returns once they are committed.
+    func append(_ placements: [Placement]) async throws -> [RecordPosition] {
+        try await withCheckedThrowingContinuation { continuation in
+            let accepted = state.withLock { state in
+                guard state.running, !state.stopRequested else { return false }
+                state.pending.append(PendingAppend(placements: placements, continuation: continuation))
+                return true
+            }
+            if accepted {
+                wakeup.signal()
+            } else {
+                continuation.resume(throwing: EventLogError(.closed, "the embedded log is shut down"))
+            }
+        }
+    }
+
+    /// Runs retention and compaction now, on the writer thread.
+    func runMaintenance() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            state.withLock { $0.maintenanceRequests.append(continuation) }
+            wakeup.signal()
+        }
+    }
+
+    /// Finishes the appends already accepted, then stops the thread.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let running = state.withLock { state in
+                guard state.running, !state.stopRequested else { return false }
+                state.stopRequested = true
+                state.stopped = continuation
+                return true
+            }
+            if running { wakeup.signal() } else { continuation.resume() }
+        }
+    }
+
+    private func run() {
+        var lastMaintenance = ContinuousClock.now
+        while true {
+            let timeout = DispatchTime.now() + .milliseconds(Int(configuration.maintenanceInterval.components.seconds * 1000))
+            _ = wakeup.wait(timeout: timeout)
+            let (pending, maintenanceRequests, stopping) = state.withLock { state in
+                defer {
+                    state.pending.removeAll()
+                    state.maintenanceRequests.removeAll()
+                }
+                return (state.pending, state.maintenanceRequests, state.stopRequested)
+            }
+            commitInChunks(pending)
+            let due = ContinuousClock.now - lastMaintenance >= configuration.maintenanceInterval
+            if due || !maintenanceRequests.isEmpty {
+                lastMaintenance = ContinuousClock.now
+                let result = Result { try database.write { try maintenance($0) } }
+                for request in maintenanceRequests { request.resume(with: result) }
+            }
+            if stopping {
+                let (rest, stopped) = state.withLock { state in
+                    defer {
+                        state.pending.removeAll()
+                        state.running = false
+                    }
+                    return (state.pending, state.stopped)
+                }
+                for append in rest {
+                    append.continuation.resume(throwing: EventLogError(.closed, "the embedded log is shut down"))
+                }
+                stopped?.resume()
+                return
+            }
+        }
+    }
+
+    private func commitInChunks(_ pending: [PendingAppend]) {
+        var chunk: [PendingAppend] = []
+        var count = 0
+        for append in pending {
+            chunk.append(append)
+            count += append.placements.count
+            if count >= configuration.maximumBatchRecords {
+                commit(chunk)
+                chunk.removeAll()
+                count = 0
+            }
+        }
+        if !chunk.isEmpty { commit(chunk) }
+    }
+
+    private func commit(_ chunk: [PendingAppend]) {
+        let timestamp = Int64(Date().timeIntervalSince1970 * 1000)
+        do {
+            let positions = try database.writeWithoutTransaction { db in
+                var positions: [[RecordPosition]] = []
+                try db.inTransaction(.immediate) {
+                    positions = try insert(chunk, timestamp: timestamp, into: db)
+                    return .commit
+                }
+                return positions
+            }
+            changes.notify()
+            for (append, positions) in zip(chunk, positions) { append.continuation.resume(returning: positions) }
+        } catch {
+            let failure = EventLogError(.io, "appending to the embedded log failed: \(error)")
+            for append in chunk { append.continuation.resume(throwing: failure) }
+        }
+    }
+
+    private struct PartitionKey: Hashable {
+        var topicID: Int64
+        var partition: Int
+    }
+
+    private func insert(_ chunk: [PendingAppend], timestamp: Int64, into db: Database) throws -> [[RecordPosition]] {
+        var nextOffsets: [PartitionKey: Int64] = [:]
+        let readNext = try db.cachedStatement(
+            sql: "SELECT next_offset FROM partitions WHERE topic_id = ? AND partition = ?")
+        let insertRecord = try db.cachedStatement(
+            sql: """
+                INSERT INTO records(topic_id, partition, offset, timestamp_ms, key, value, headers)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+        var result: [[RecordPosition]] = []
+        result.reserveCapacity(chunk.count)
+        for append in chunk {
+            var positions: [RecordPosition] = []
+            positions.reserveCapacity(append.placements.count)
+            for placement in append.placements {
+                let key = PartitionKey(topicID: placement.topicID, partition: placement.partition)
+                let offset: Int64
+                if let next = nextOffsets[key] {
+                    offset = next
+                } else {
+                    guard let stored = try Int64.fetchOne(readNext, arguments: [key.topicID, key.partition]) else {
+                        throw EventLogError(.corrupt, "partition \(placement.record.topic)[\(key.partition)] is missing")
+                    }
+                    offset = stored
+                }
+                nextOffsets[key] = offset + 1
+                let record = placement.record
+                insertRecord.setUncheckedArguments([
+                    key.topicID, key.partition, offset, timestamp,
+                    record.key.map { Data($0) }, record.value.map { Data($0) },
+                    EmbeddedLogSchema.encodeHeaders(record.headers).map { Data($0) },
+                ])
+                try insertRecord.execute()
+                positions.append(RecordPosition(topic: record.topic, partition: key.partition, offset: offset))
+            }
+            result.append(positions)
+        }
+        let updateNext = try db.cachedStatement(
+            sql: "UPDATE partitions SET next_offset = ? WHERE topic_id = ? AND partition = ?")
+        for (key, next) in nextOffsets {
+            try updateNext.execute(arguments: [next, key.topicID, key.partition])
+        }
+        return result
+    }
+}

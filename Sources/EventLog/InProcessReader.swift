@@ -1,0 +1,75 @@
+import Synchronization
+
+/// A reader over a ``PartitionStore`` at explicit offsets; shared by the in-memory and embedded logs.
+package final class InProcessReader: LogReader {
+    private struct State {
+        var positions: [TopicPartition: Int64]
+        var nextPartitionIndex = 0
+        var closed = false
+    }
+    private let store: any PartitionStore
+    private let state: Mutex<State>
+
+    /// Creates a reader that starts at `positions` (already resolved offsets).
+    package init(store: any PartitionStore, positions: [TopicPartition: Int64]) {
+        self.store = store
+        self.state = Mutex(State(positions: positions))
+    }
+
+    /// Moves to new positions (used by the group consumer after a rebalance).
+    package func reposition(_ positions: [TopicPartition: Int64]) {
+        state.withLock { $0.positions = positions }
+    }
+
+    /// The current positions.
+    package var positions: [TopicPartition: Int64] { state.withLock { $0.positions } }
+
+    package func poll(maxRecords: Int, timeout: Duration) async throws -> [LogRecord] {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            let version = store.changes.version
+            let records = try await fetchOnce(maxRecords: max(1, maxRecords))
+            if !records.isEmpty { return records }
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            if remaining <= .zero || Task.isCancelled { return [] }
+            let wait = store.idleRecheckInterval.map { min($0, remaining) } ?? remaining
+            await store.changes.wait(whileVersionIs: version, timeout: wait)
+        }
+    }
+
+    private func fetchOnce(maxRecords: Int) async throws -> [LogRecord] {
+        let (partitions, startIndex) = try state.withLock { state in
+            guard !state.closed else { throw EventLogError(.closed, "the reader is closed") }
+            return (state.positions.sorted(by: { $0.key < $1.key }), state.nextPartitionIndex)
+        }
+        guard !partitions.isEmpty else { return [] }
+        var result: [LogRecord] = []
+        var advanced: [TopicPartition: Int64] = [:]
+        // Rotate the starting partition so one busy partition cannot starve the others.
+        for step in 0..<partitions.count where result.count < maxRecords {
+            let (partition, offset) = partitions[(startIndex + step) % partitions.count]
+            var records = try await store.fetch(partition, from: offset, limit: maxRecords - result.count)
+            if records.isEmpty {
+                // Retention may have removed what we pointed at: skip to the oldest retained record.
+                let bounds = try await store.bounds(of: partition)
+                if offset < bounds.start {
+                    records = try await store.fetch(partition, from: bounds.start, limit: maxRecords - result.count)
+                    if records.isEmpty { advanced[partition] = bounds.start }
+                }
+            }
+            if let last = records.last { advanced[partition] = last.offset + 1 }
+            result += records
+        }
+        state.withLock { state in
+            for (partition, offset) in advanced where state.positions[partition] != nil {
+                state.positions[partition] = offset
+            }
+            state.nextPartitionIndex = (startIndex + 1) % partitions.count
+        }
+        return result
+    }
+
+    package func close() async {
+        state.withLock { $0.closed = true }
+    }
+}
