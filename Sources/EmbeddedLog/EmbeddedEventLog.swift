@@ -38,7 +38,8 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw EventLogError(.io, "cannot create data directory '\(configuration.directory)': \(error.localizedDescription)")
+            throw EventLogError(
+                .io, "cannot create data directory '\(configuration.directory)': \(error.localizedDescription)")
         }
         var databaseConfiguration = Configuration()
         databaseConfiguration.busyMode = .timeout(10)
@@ -134,7 +135,9 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         return InProcessReader(store: self, positions: resolved)
     }
 
-    public func makeGroupConsumer(group: String, topics names: [String], initialPosition: LogPosition) async throws
+    public func makeGroupConsumer(
+        group: String, topics names: [String], initialPosition: LogPosition
+    ) async throws
         -> any GroupConsumer
     {
         let counts = try await partitionCounts()
@@ -147,7 +150,8 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         try await database.read { db in
             var offsets: [TopicPartition: Int64] = [:]
             let rows = try Row.fetchAll(
-                db, sql: "SELECT topic, partition, next_offset FROM group_offsets WHERE group_id = ?", arguments: [group])
+                db, sql: "SELECT topic, partition, next_offset FROM group_offsets WHERE group_id = ?",
+                arguments: [group])
             for row in rows {
                 offsets[TopicPartition(topic: row[0], partition: row[1])] = row[2]
             }
@@ -203,7 +207,8 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
                     LogRecord(
                         topic: partition.topic, partition: partition.partition, offset: row[0], key: Self.bytes(row[2]),
                         value: Self.bytes(row[3]),
-                        headers: try EmbeddedLogSchema.decodeHeaders(Self.bytes(row[4])), timestampMilliseconds: row[1]))
+                        headers: try EmbeddedLogSchema.decodeHeaders(Self.bytes(row[4])), timestampMilliseconds: row[1])
+                )
             }
             return records
         }
@@ -246,15 +251,15 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
 
     @Sendable private static func loadTopics(_ db: Database) throws -> [String: StoredTopic] {
         let stored = try Row.fetchAll(
-                db, sql: "SELECT id, name, partition_count, compacted, retention_ms, retention_bytes FROM topics"
-            ).map { row -> StoredTopic in
-                let retention: Int64? = row[4]
-                return StoredTopic(
-                    id: row[0],
-                    configuration: TopicConfiguration(
-                        name: row[1], partitions: row[2], compacted: row[3],
-                        retentionAge: retention.map { .milliseconds($0) }, retentionBytes: row[5]))
-            }
+            db, sql: "SELECT id, name, partition_count, compacted, retention_ms, retention_bytes FROM topics"
+        ).map { row -> StoredTopic in
+            let retention: Int64? = row[4]
+            return StoredTopic(
+                id: row[0],
+                configuration: TopicConfiguration(
+                    name: row[1], partitions: row[2], compacted: row[3],
+                    retentionAge: retention.map { .milliseconds($0) }, retentionBytes: row[5]))
+        }
         return Dictionary(uniqueKeysWithValues: stored.map { ($0.configuration.name, $0) })
     }
 }

@@ -94,7 +94,8 @@ final class EmbeddedLogWriter: Sendable {
     private func run() {
         var lastMaintenance = ContinuousClock.now
         while true {
-            let timeout = DispatchTime.now() + .milliseconds(Int(configuration.maintenanceInterval.components.seconds * 1000))
+            let timeout =
+                DispatchTime.now() + .milliseconds(Int(configuration.maintenanceInterval.components.seconds * 1000))
             _ = wakeup.wait(timeout: timeout)
             let (pending, maintenanceRequests, stopping) = state.withLock { state in
                 defer {
@@ -187,7 +188,8 @@ final class EmbeddedLogWriter: Sendable {
                     offset = next
                 } else {
                     guard let stored = try Int64.fetchOne(readNext, arguments: [key.topicID, key.partition]) else {
-                        throw EventLogError(.corrupt, "partition \(placement.record.topic)[\(key.partition)] is missing")
+                        throw EventLogError(
+                            .corrupt, "partition \(placement.record.topic)[\(key.partition)] is missing")
                     }
                     offset = stored
                 }

@@ -42,7 +42,9 @@ public struct CompactedTopicView: Sendable {
         return view
     }
 
-    private mutating func read(from reader: any LogReader, topic: String, until remaining: inout [Int: Int64])
+    private mutating func read(
+        from reader: any LogReader, topic: String, until remaining: inout [Int: Int64]
+    )
         async throws
     {
         while !remaining.isEmpty {

@@ -29,7 +29,9 @@ public protocol EventLog: Sendable {
 
     /// Joins consumer group `group` subscribed to `topics`. Members of one group split the
     /// partitions between them; a partition with no committed offset starts at `initialPosition`.
-    func makeGroupConsumer(group: String, topics: [String], initialPosition: LogPosition) async throws
+    func makeGroupConsumer(
+        group: String, topics: [String], initialPosition: LogPosition
+    ) async throws
         -> any GroupConsumer
 
     /// The committed offsets of a group (the next offset to read per partition).

@@ -86,7 +86,9 @@ public final class InMemoryEventLog: EventLog, PartitionStore {
         return InProcessReader(store: self, positions: resolved)
     }
 
-    public func makeGroupConsumer(group: String, topics: [String], initialPosition: LogPosition) async throws
+    public func makeGroupConsumer(
+        group: String, topics: [String], initialPosition: LogPosition
+    ) async throws
         -> any GroupConsumer
     {
         let counts = try await partitionCounts()

@@ -38,7 +38,8 @@ extension PartitionStore {
             var partitions: [PartitionDescription] = []
             for partition in 0..<count {
                 let bounds = try await bounds(of: TopicPartition(topic: topic, partition: partition))
-                partitions.append(PartitionDescription(partition: partition, startOffset: bounds.start, endOffset: bounds.end))
+                partitions.append(
+                    PartitionDescription(partition: partition, startOffset: bounds.start, endOffset: bounds.end))
             }
             descriptions.append(TopicDescription(name: topic, partitions: partitions))
         }

@@ -126,7 +126,8 @@ public enum EventLogConformance {
         let topic = "resume"
         try await subject.createTopic(TopicConfiguration(name: topic, partitions: 2))
         let log = try await subject.openLog()
-        _ = try await log.append((0..<50).map { OutgoingRecord(topic: topic, key: "k\($0)", value: payload("old-\($0)")) })
+        _ = try await log.append(
+            (0..<50).map { OutgoingRecord(topic: topic, key: "k\($0)", value: payload("old-\($0)")) })
         let first = try await log.makeGroupConsumer(group: "resume-group", topics: [topic])
         try await first.commit(through: try await readRecords(first, count: 50))
         await first.close()
@@ -182,7 +183,9 @@ public enum EventLogConformance {
         let log = try await subject.openLog()
         var expected: [String: String] = [:]
         for round in 0..<5 {
-            let records = (0..<20).map { OutgoingRecord(topic: topic, key: "key-\($0)", value: payload("v\(round)-\($0)")) }
+            let records = (0..<20).map {
+                OutgoingRecord(topic: topic, key: "key-\($0)", value: payload("v\(round)-\($0)"))
+            }
             _ = try await log.append(records)
             for index in 0..<20 { expected["key-\(index)"] = "v\(round)-\(index)" }
         }
@@ -208,7 +211,8 @@ public enum EventLogConformance {
                     var positions: [RecordPosition] = []
                     for batch in 0..<10 {
                         let records = (0..<25).map {
-                            OutgoingRecord(topic: topic, key: "p\(producer)", value: payload("p\(producer)-\(batch * 25 + $0)"))
+                            OutgoingRecord(
+                                topic: topic, key: "p\(producer)", value: payload("p\(producer)-\(batch * 25 + $0)"))
                         }
                         positions += try await log.append(records)
                     }
@@ -236,7 +240,8 @@ public enum EventLogConformance {
         let topic = "split"
         try await subject.createTopic(TopicConfiguration(name: topic, partitions: 4))
         let log = try await subject.openLog()
-        _ = try await log.append((0..<400).map { OutgoingRecord(topic: topic, key: "key-\($0)", value: payload("\($0)")) })
+        _ = try await log.append(
+            (0..<400).map { OutgoingRecord(topic: topic, key: "key-\($0)", value: payload("\($0)")) })
         let first = try await log.makeGroupConsumer(group: "split-group", topics: [topic])
         let second = try await log.makeGroupConsumer(group: "split-group", topics: [topic])
         // Both poll until the group has settled with both members owning partitions.
@@ -271,7 +276,9 @@ public enum EventLogConformance {
         let records = [
             OutgoingRecord(
                 topic: topic, key: Array("a".utf8), value: [0, 1, 2, 255],
-                headers: [RecordHeader(name: "content-type", text: "application/json"), RecordHeader(name: "x", value: [])]),
+                headers: [
+                    RecordHeader(name: "content-type", text: "application/json"), RecordHeader(name: "x", value: []),
+                ]),
             OutgoingRecord(topic: topic, key: nil, value: []),
             OutgoingRecord(topic: topic, key: Array("b".utf8), value: nil),
         ]
@@ -282,7 +289,8 @@ public enum EventLogConformance {
         #expect(read.map(\.key) == records.map(\.key))
         #expect(read.map(\.value) == records.map(\.value))
         #expect(read.map(\.headers) == records.map(\.headers))
-        #expect(read.allSatisfy { abs($0.timestampMilliseconds - Int64(Date().timeIntervalSince1970 * 1000)) < 600_000 })
+        #expect(
+            read.allSatisfy { abs($0.timestampMilliseconds - Int64(Date().timeIntervalSince1970 * 1000)) < 600_000 })
         try await log.shutdown()
     }
 

@@ -1,1 +1,3 @@
-print("tributary")
+import TributaryCommands
+
+await TributaryCommand.runAsMain()

@@ -7,7 +7,8 @@ struct InMemoryConformanceTests {
     @Test(arguments: EventLogConformance.checks.keys.sorted())
     func conformance(check: String) async throws {
         let log = InMemoryEventLog()
-        let subject = EventLogSubject(openLog: { InMemoryEventLog(sharingStorageOf: log) }, createTopic: { try await log.createTopic($0) })
+        let subject = EventLogSubject(
+            openLog: { InMemoryEventLog(sharingStorageOf: log) }, createTopic: { try await log.createTopic($0) })
         try await EventLogConformance.checks[check]!(subject)
     }
 }

@@ -1,0 +1,47 @@
+import ArgumentParser
+
+/// `tributary config …`
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Inspect the configuration.", subcommands: [Check.self, Keys.self])
+
+    /// `tributary config check`: validates and prints the effective configuration.
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate the configuration (file, TRIBUTARY_* environment, flags) and print the result.")
+
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            let (configuration, sources) = try options.loadConfiguration()
+            let values: [(String, String)] = [
+                ("log.backend", configuration.backend.rawValue),
+                ("log.encoding", configuration.encoding.rawValue),
+                ("log.partitions", "\(configuration.topicPartitions)"),
+                ("embedded.directory", configuration.embedded.directory),
+                ("embedded.durability", configuration.embedded.durability.rawValue),
+                ("embedded.maintenanceInterval", "\(configuration.embedded.maintenanceInterval)"),
+                ("kafka.brokers", configuration.kafka.bootstrapServers),
+                ("kafka.clientId", configuration.kafka.clientID),
+                ("kafka.replicationFactor", "\(configuration.kafka.replicationFactor)"),
+                ("kafka.sessionTimeout", "\(configuration.kafka.sessionTimeout)"),
+                ("kafka.messageTimeout", "\(configuration.kafka.messageTimeout)"),
+            ]
+            print("configuration OK")
+            for (key, value) in values {
+                print("  \(key) = \(value)  (\(sources[key]?.description ?? "default"))")
+            }
+        }
+    }
+
+    /// `tributary config keys`: lists every key with its environment variable.
+    struct Keys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every configuration key.")
+
+        func run() async throws {
+            for key in TributaryConfiguration.keys {
+                print("\(key.name)  [\(key.environmentName)]\n    \(key.summary)")
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+import EmbeddedLog
+import Foundation
+import KafkaLog
+import TributaryModel
+import Yams
+
+/// Where a configuration value came from, for `config check` and error messages.
+public enum ConfigurationSource: Sendable, Hashable, CustomStringConvertible {
+    case defaultValue
+    case file(String)
+    case environment(String)
+    case flag(String)
+
+    public var description: String {
+        switch self {
+        case .defaultValue: "default"
+        case .file(let path): path
+        case .environment(let name): "environment \(name)"
+        case .flag(let name): "flag \(name)"
+        }
+    }
+}
+
+/// One configuration key: its dotted name, what it means, and how to apply a value.
+struct ConfigurationKey: Sendable {
+    var name: String
+    var summary: String
+    var apply: @Sendable (inout TributaryConfiguration, String) throws -> Void
+
+    /// `TRIBUTARY_` plus the name in upper snake case: `kafka.clientId` → `TRIBUTARY_KAFKA_CLIENT_ID`.
+    var environmentName: String {
+        var result = "TRIBUTARY_"
+        for character in name {
+            if character == "." {
+                result += "_"
+            } else if character.isUppercase {
+                result += "_" + String(character)
+            } else {
+                result += character.uppercased()
+            }
+        }
+        return result
+    }
+}
+
+/// A value that does not fit its key; the reader adds the key and the source.
+struct ConfigurationValueProblem: Error {
+    var reason: String
+}
+
+extension TributaryConfiguration {
+    /// Every key the configuration understands.
+    static let keys: [ConfigurationKey] = [
+        ConfigurationKey(
+            name: "log.backend", summary: "embedded | kafka (default: embedded; kafka when brokers are set)"
+        ) {
+            $0.backend = try parseChoice($1)
+        },
+        ConfigurationKey(
+            name: "log.encoding", summary: "json | protobuf: how record values are written (default: json)"
+        ) {
+            $0.encoding = try parseChoice($1)
+        },
+        ConfigurationKey(name: "log.partitions", summary: "partitions of the standard topics (default: 3)") {
+            $0.topicPartitions = try parseInteger($1, in: 1...10_000)
+        },
+        ConfigurationKey(
+            name: "embedded.directory", summary: "data directory of the embedded log (default: ./.tributary)"
+        ) {
+            guard !$1.isEmpty else { throw ConfigurationValueProblem(reason: "expected a directory path") }
+            $0.embedded.directory = $1
+        },
+        ConfigurationKey(
+            name: "embedded.durability", summary: "full | normal: fsync per batch or rely on the OS (default: full)"
+        ) {
+            $0.embedded.durability = try parseChoice($1)
+        },
+        ConfigurationKey(
+            name: "embedded.maintenanceInterval", summary: "how often retention and compaction run (default: 30s)"
+        ) {
+            $0.embedded.maintenanceInterval = try parseDuration($1)
+        },
+        ConfigurationKey(name: "kafka.brokers", summary: "comma-separated host:port list; selects the Kafka backend") {
+            let brokers = $1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !brokers.isEmpty, brokers.allSatisfy(isHostPort) else {
+                throw ConfigurationValueProblem(reason: "expected host:port[,host:port…], got '\($1)'")
+            }
+            $0.kafka.bootstrapServers = brokers.joined(separator: ",")
+            $0.backend = .kafka
+        },
+        ConfigurationKey(name: "kafka.clientId", summary: "client id brokers see (default: tributary)") {
+            guard !$1.isEmpty else { throw ConfigurationValueProblem(reason: "expected a non-empty client id") }
+            $0.kafka.clientID = $1
+        },
+        ConfigurationKey(
+            name: "kafka.replicationFactor", summary: "replicas of topics Tributary creates; -1 = broker default"
+        ) {
+            $0.kafka.replicationFactor = try parseInteger($1, in: -1...32)
+        },
+        ConfigurationKey(name: "kafka.sessionTimeout", summary: "consumer group session timeout (default: 45s)") {
+            $0.kafka.sessionTimeout = try parseDuration($1)
+        },
+        ConfigurationKey(
+            name: "kafka.messageTimeout", summary: "how long an append may wait for acknowledgement (default: 60s)"
+        ) {
+            $0.kafka.messageTimeout = try parseDuration($1)
+        },
+    ]
+
+    /// Loads the configuration: defaults, then the YAML file, then `TRIBUTARY_*` variables, then flags.
+    ///
+    /// - Parameters:
+    ///   - file: a YAML file; `nil` reads `TRIBUTARY_CONFIG`, else `./tributary.yaml` when it exists.
+    ///   - environment: the process environment.
+    ///   - flags: values from command-line flags, by key name, with the flag that set them.
+    /// - Returns: the configuration and, per key that was set, where its value came from.
+    /// - Throws: ``CommandError`` naming the file or variable, the key and why it is wrong.
+    static func load(
+        file: String?, environment: [String: String], flags: [(key: String, value: String, flag: String)] = []
+    ) throws -> (TributaryConfiguration, [String: ConfigurationSource]) {
+        var configuration = TributaryConfiguration()
+        var sources: [String: ConfigurationSource] = [:]
+        let keysByName = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
+
+        func apply(_ name: String, _ value: String, from source: ConfigurationSource) throws {
+            guard let key = keysByName[name] else {
+                throw CommandError(.invalidConfiguration, "\(source): unknown key '\(name)'\(suggestion(for: name))")
+            }
+            do {
+                try key.apply(&configuration, value)
+            } catch let problem as ConfigurationValueProblem {
+                throw CommandError(.invalidConfiguration, "\(source): key '\(name)': \(problem.reason)")
+            }
+            sources[name] = source
+        }
+
+        let explicitFile = file ?? environment["TRIBUTARY_CONFIG"]
+        let path = explicitFile ?? (FileManager.default.fileExists(atPath: "tributary.yaml") ? "tributary.yaml" : nil)
+        if let path {
+            for (name, value) in try readYAML(path: path) {
+                try apply(name, value, from: .file(path))
+            }
+        }
+        let environmentNames = Dictionary(uniqueKeysWithValues: keys.map { ($0.environmentName, $0.name) })
+        for (variable, value) in environment.sorted(by: { $0.key < $1.key }) where variable.hasPrefix("TRIBUTARY_") {
+            if variable == "TRIBUTARY_CONFIG" { continue }
+            guard let name = environmentNames[variable] else {
+                throw CommandError(
+                    .invalidConfiguration,
+                    "environment \(variable): not a Tributary setting; known variables: \(environmentNames.keys.sorted().joined(separator: ", "))"
+                )
+            }
+            try apply(name, value, from: .environment(variable))
+        }
+        for flag in flags {
+            try apply(flag.key, flag.value, from: .flag(flag.flag))
+        }
+        return (configuration, sources)
+    }
+
+    /// Flattens a YAML mapping into dotted keys with scalar (or comma-joined list) values.
+    private static func readYAML(path: String) throws -> [(String, String)] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CommandError(
+                .invalidConfiguration, "\(path): cannot read the configuration file (\(error.localizedDescription))")
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw CommandError(.invalidConfiguration, "\(path): not valid YAML: \(error)")
+        }
+        guard let node else { return [] }
+        guard case .mapping = node else {
+            throw CommandError(
+                .invalidConfiguration, "\(path): expected a mapping of sections such as 'log:' and 'kafka:'")
+        }
+        var values: [(String, String)] = []
+        func flatten(_ node: Node, prefix: String) throws {
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    guard let name = key.string else {
+                        throw CommandError(.invalidConfiguration, "\(path): key under '\(prefix)' is not a string")
+                    }
+                    try flatten(value, prefix: prefix.isEmpty ? name : prefix + "." + name)
+                }
+            case .sequence(let sequence):
+                let items = sequence.compactMap(\.string)
+                guard items.count == sequence.count else {
+                    throw CommandError(
+                        .invalidConfiguration, "\(path): key '\(prefix)': expected a list of plain values")
+                }
+                values.append((prefix, items.joined(separator: ",")))
+            case .scalar(let scalar):
+                values.append((prefix, scalar.string))
+            default:
+                throw CommandError(
+                    .invalidConfiguration, "\(path): key '\(prefix)': anchors and aliases are not supported")
+            }
+        }
+        try flatten(node, prefix: "")
+        return values
+    }
+
+    private static func suggestion(for name: String) -> String {
+        let section = name.split(separator: ".").first.map(String.init) ?? ""
+        let siblings = keys.map(\.name).filter { $0.hasPrefix(section + ".") }
+        if siblings.isEmpty {
+            let sections = Set(keys.map { $0.name.split(separator: ".")[0] }).sorted().joined(separator: ", ")
+            return "; known sections: \(sections)"
+        }
+        return "; known keys: \(siblings.joined(separator: ", "))"
+    }
+}
+
+private func parseChoice<Choice: RawRepresentable & CaseIterable>(_ text: String) throws -> Choice
+where Choice.RawValue == String {
+    guard let choice = Choice(rawValue: text.lowercased()) else {
+        let choices = Choice.allCases.map(\.rawValue).joined(separator: ", ")
+        throw ConfigurationValueProblem(reason: "expected one of \(choices), got '\(text)'")
+    }
+    return choice
+}
+
+private func parseInteger(_ text: String, in range: ClosedRange<Int>) throws -> Int {
+    guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+        throw ConfigurationValueProblem(
+            reason: "expected an integer in \(range.lowerBound)…\(range.upperBound), got '\(text)'")
+    }
+    return value
+}
+
+/// Parses `250ms`, `30s`, `5m`, `2h`.
+func parseDuration(_ text: String) throws -> Duration {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    let units: [(String, Duration)] = [
+        ("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600)),
+    ]
+    for (suffix, unit) in units where trimmed.hasSuffix(suffix) {
+        if let number = Int(trimmed.dropLast(suffix.count)), number >= 0 { return unit * number }
+    }
+    throw ConfigurationValueProblem(reason: "expected a duration such as 250ms, 30s, 5m or 2h, got '\(text)'")
+}
+
+private func isHostPort(_ text: String) -> Bool {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return false }
+    return colon != text.startIndex && (1...65_535).contains(port)
+}

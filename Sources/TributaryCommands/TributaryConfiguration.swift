@@ -1,0 +1,40 @@
+import EmbeddedLog
+import KafkaLog
+import TributaryModel
+
+/// Everything a Tributary process is configured with. Built from defaults, then a YAML file,
+/// then `TRIBUTARY_*` environment variables, then flags (see `TributaryConfiguration+ConfigReader.swift`
+/// and `docs/configuration.md`).
+public struct TributaryConfiguration: Sendable {
+    /// Which log implementation the roles talk to.
+    public enum Backend: String, Sendable, CaseIterable {
+        /// SQLite in the data directory: one process, no servers.
+        case embedded
+        /// A Kafka (or Redpanda) cluster.
+        case kafka
+    }
+
+    /// The log implementation. Default: `.embedded` (`.kafka` when brokers are given).
+    public var backend: Backend
+    /// How record values are written; readers accept both. Default: `.json`.
+    public var encoding: RecordEncoding
+    /// Partitions of the standard topics when Tributary creates them. Default: 3.
+    public var topicPartitions: Int
+    /// The embedded log. Default: see ``EmbeddedLogConfiguration`` (data directory `./.tributary`).
+    public var embedded: EmbeddedLogConfiguration
+    /// The Kafka log. Default: see ``KafkaConfiguration``.
+    public var kafka: KafkaConfiguration
+
+    /// Creates a configuration with every default.
+    public init(
+        backend: Backend = .embedded, encoding: RecordEncoding = .json, topicPartitions: Int = 3,
+        embedded: EmbeddedLogConfiguration = EmbeddedLogConfiguration(),
+        kafka: KafkaConfiguration = KafkaConfiguration()
+    ) {
+        self.backend = backend
+        self.encoding = encoding
+        self.topicPartitions = topicPartitions
+        self.embedded = embedded
+        self.kafka = kafka
+    }
+}

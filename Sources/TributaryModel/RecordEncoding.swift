@@ -1,0 +1,64 @@
+import Foundation
+import SwiftProtobuf
+
+/// How a record value is serialized. A record's `content-type` header names it, and readers
+/// accept both, so a deployment can switch encodings without rewriting its topics.
+public enum RecordEncoding: String, Sendable, Hashable, CaseIterable {
+    /// proto3-JSON: readable with kcat and any JSON tool. The default.
+    case json
+    /// Binary protobuf: smaller and faster.
+    case protobuf
+
+    /// The header that names a record's encoding.
+    public static let headerName = "content-type"
+
+    /// The `content-type` header value.
+    public var contentType: String {
+        switch self {
+        case .json: "application/json"
+        case .protobuf: "application/x-protobuf"
+        }
+    }
+
+    /// The encoding a `content-type` header value names, or `nil` for anything else.
+    public init?(contentType: String) {
+        switch contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "application/json": self = .json
+        case "application/x-protobuf", "application/protobuf": self = .protobuf
+        default: return nil
+        }
+    }
+
+    /// Serializes `message`.
+    public func encode(_ message: some SwiftProtobuf.Message) throws -> [UInt8] {
+        switch self {
+        case .json: try message.jsonUTF8Bytes()
+        case .protobuf: try message.serializedBytes()
+        }
+    }
+
+    /// Parses a value written in either encoding. With no `content-type`, a value starting with
+    /// `{` is read as JSON, anything else as protobuf.
+    ///
+    /// - Throws: ``ModelError`` `.malformedRecord` naming the message type and the reason.
+    public static func decode<M: SwiftProtobuf.Message>(
+        _ type: M.Type, from bytes: [UInt8], contentType: String?
+    ) throws -> M {
+        let encoding =
+            contentType.flatMap(RecordEncoding.init(contentType:))
+            ?? (bytes.first == UInt8(ascii: "{") ? .json : .protobuf)
+        do {
+            switch encoding {
+            case .json:
+                var options = JSONDecodingOptions()
+                options.ignoreUnknownFields = true
+                return try M(jsonUTF8Bytes: bytes, options: options)
+            case .protobuf:
+                return try M(serializedBytes: bytes)
+            }
+        } catch {
+            throw ModelError(
+                .malformedRecord, "not a valid \(M.protoMessageName) in \(encoding.rawValue): \(error)")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// Command-line options shared by the benchmarks.
+struct BenchOptions: Sendable {
+    /// Records per measurement. Default: 200,000.
+    var records = 200_000
+    /// Records in the Kafka memory soak. Default: 10,000,000.
+    var soakRecords = 10_000_000
+    /// Value size in bytes. Default: 300.
+    var recordBytes = 300
+
+    init(arguments: [String]) {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--records": records = iterator.next().flatMap(Int.init) ?? records
+            case "--soak-records": soakRecords = iterator.next().flatMap(Int.init) ?? soakRecords
+            case "--record-bytes": recordBytes = iterator.next().flatMap(Int.init) ?? recordBytes
+            default: print("ignoring unknown option \(argument)")
+            }
+        }
+    }
+
+    /// A JSON-ish value of `recordBytes` bytes, distinct per index.
+    func value(_ index: Int) -> [UInt8] {
+        var text = "{\"n\":\(index),\"pad\":\""
+        text += String(repeating: "x", count: max(0, recordBytes - text.utf8.count - 2))
+        text += "\"}"
+        return Array(text.utf8)
+    }
+}
+
+/// Times a block and reports records per second.
+func measure(_ label: String, records: Int, _ body: () async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    try await body()
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let rate = Double(records) / seconds
+    print(
+        "\(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", rate)) records/s  (\(records) in \(String(format: "%.3f", seconds)) s)"
+    )
+    return rate
+}
+
+/// This process's resident set size in MiB, from /proc.
+func residentMemoryMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let kilobytes = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kilobytes / 1024
+    }
+    return 0
+}
+
+/// The machine, for the record.
+enum MachineDescription {
+    static var current: String {
+        let cpu =
+            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
+        return "\(cpu), \(cores) cores, \(memory) GiB"
+    }
+}

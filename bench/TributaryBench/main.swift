@@ -1,0 +1,24 @@
+// Benchmarks for the event logs. Build and run in release mode:
+//   swift build -c release --product tributary-bench && .build/release/tributary-bench all
+// Results and the machine they ran on are recorded in BENCHMARKS.md.
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let suite = arguments.first ?? "all"
+let options = BenchOptions(arguments: Array(arguments.dropFirst()))
+print("# tributary-bench \(arguments.joined(separator: " "))")
+print("# \(MachineDescription.current)")
+switch suite {
+case "embedded":
+    try await EmbeddedLogBenchmark.run(options)
+case "kafka":
+    try await KafkaLogBenchmark.run(options)
+case "kafka-memory":
+    try await KafkaLogBenchmark.runMemorySoak(options)
+case "all":
+    try await EmbeddedLogBenchmark.run(options)
+    try await KafkaLogBenchmark.run(options)
+default:
+    print("usage: tributary-bench [embedded|kafka|kafka-memory|all] [--records N] [--soak-records N]")
+    exit(2)
+}
