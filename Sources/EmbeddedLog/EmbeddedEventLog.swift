@@ -62,7 +62,7 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         let maintenance = EmbeddedLogMaintenance(configuration: configuration)
         writer = EmbeddedLogWriter(
             database: database, configuration: configuration, changes: changes,
-            maintenance: { try maintenance.run(in: $0) })
+            maintenance: { try maintenance.run(in: $0, now: $1) })
         try topics.withLock { $0 = try database.read(Self.loadTopics) }
         writer.start()
     }
@@ -160,8 +160,10 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
     }
 
     /// Runs retention and compaction now instead of waiting for the next interval.
-    public func runMaintenance() async throws {
-        try await writer.runMaintenance()
+    ///
+    /// - Parameter date: the time retention ages are measured from. Default: now.
+    public func runMaintenance(asOf date: Date = Date()) async throws {
+        try await writer.runMaintenance(asOf: Int64(date.timeIntervalSince1970 * 1000))
     }
 
     public func shutdown() async throws {

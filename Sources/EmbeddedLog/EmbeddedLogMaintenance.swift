@@ -12,8 +12,8 @@ import GRDB
 struct EmbeddedLogMaintenance: Sendable {
     var configuration: EmbeddedLogConfiguration
 
-    func run(in db: Database) throws {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+    /// Applies every topic's policy as of `now` (milliseconds since 1970).
+    func run(in db: Database, now: Int64) throws {
         let topics = try Row.fetchAll(
             db, sql: "SELECT id, partition_count, compacted, retention_ms, retention_bytes FROM topics")
         for topic in topics {

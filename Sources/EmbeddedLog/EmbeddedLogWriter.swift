@@ -23,7 +23,7 @@ final class EmbeddedLogWriter: Sendable {
 
     private struct State {
         var pending: [PendingAppend] = []
-        var maintenanceRequests: [CheckedContinuation<Void, any Error>] = []
+        var maintenanceRequests: [(asOf: Int64?, continuation: CheckedContinuation<Void, any Error>)] = []
         var stopRequested = false
         var stopped: CheckedContinuation<Void, Never>?
         var running = false
@@ -32,13 +32,13 @@ final class EmbeddedLogWriter: Sendable {
     private let database: DatabasePool
     private let configuration: EmbeddedLogConfiguration
     private let changes: ChangeSignal
-    private let maintenance: @Sendable (Database) throws -> Void
+    private let maintenance: @Sendable (Database, _ nowMilliseconds: Int64) throws -> Void
     private let state = Mutex(State())
     private let wakeup = DispatchSemaphore(value: 0)
 
     init(
         database: DatabasePool, configuration: EmbeddedLogConfiguration, changes: ChangeSignal,
-        maintenance: @escaping @Sendable (Database) throws -> Void
+        maintenance: @escaping @Sendable (Database, _ nowMilliseconds: Int64) throws -> Void
     ) {
         self.database = database
         self.configuration = configuration
@@ -70,10 +70,11 @@ final class EmbeddedLogWriter: Sendable {
         }
     }
 
-    /// Runs retention and compaction now, on the writer thread.
-    func runMaintenance() async throws {
+    /// Runs retention and compaction now, on the writer thread, as of `asOf` milliseconds since
+    /// 1970 (default: the current time).
+    func runMaintenance(asOf: Int64? = nil) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            state.withLock { $0.maintenanceRequests.append(continuation) }
+            state.withLock { $0.maintenanceRequests.append((asOf, continuation)) }
             wakeup.signal()
         }
     }
@@ -94,8 +95,8 @@ final class EmbeddedLogWriter: Sendable {
     private func run() {
         var lastMaintenance = ContinuousClock.now
         while true {
-            let timeout =
-                DispatchTime.now() + .milliseconds(Int(configuration.maintenanceInterval.components.seconds * 1000))
+            let (seconds, attoseconds) = configuration.maintenanceInterval.components
+            let timeout = DispatchTime.now() + .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
             _ = wakeup.wait(timeout: timeout)
             let (pending, maintenanceRequests, stopping) = state.withLock { state in
                 defer {
@@ -106,10 +107,13 @@ final class EmbeddedLogWriter: Sendable {
             }
             commitInChunks(pending)
             let due = ContinuousClock.now - lastMaintenance >= configuration.maintenanceInterval
-            if due || !maintenanceRequests.isEmpty {
+            if due {
                 lastMaintenance = ContinuousClock.now
-                let result = Result { try database.write { try maintenance($0) } }
-                for request in maintenanceRequests { request.resume(with: result) }
+                _ = Result { try database.write { try maintenance($0, Self.nowMilliseconds()) } }
+            }
+            for request in maintenanceRequests {
+                let now = request.asOf ?? Self.nowMilliseconds()
+                request.continuation.resume(with: Result { try database.write { try maintenance($0, now) } })
             }
             if stopping {
                 let (rest, stopped) = state.withLock { state in
@@ -127,6 +131,8 @@ final class EmbeddedLogWriter: Sendable {
             }
         }
     }
+
+    private static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     private func commitInChunks(_ pending: [PendingAppend]) {
         var chunk: [PendingAppend] = []

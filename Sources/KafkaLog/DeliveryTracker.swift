@@ -15,6 +15,19 @@ final class DeliveryTracker: Sendable {
             var outstanding: Int
             var failure: EventLogError?
             var continuation: CheckedContinuation<[RecordPosition], any Error>?
+
+            /// Stores one report; `false` when the index is out of range or already reported.
+            mutating func record(index: Int, outcome: Result<RecordPosition, EventLogError>) -> Bool {
+                guard positions.indices.contains(index), positions[index] == nil else { return false }
+                switch outcome {
+                case .success(let position): positions[index] = position
+                case .failure(let error):
+                    failure = failure ?? error
+                    positions[index] = RecordPosition(topic: "", partition: -1, offset: -1)
+                }
+                outstanding -= 1
+                return true
+            }
         }
 
         /// What to do after a change, outside the lock.
@@ -39,16 +52,9 @@ final class DeliveryTracker: Sendable {
         )
             -> Action
         {
-            guard var batch = batches[id], batch.positions.indices.contains(index), batch.positions[index] == nil
-            else { return .none }
-            switch outcome {
-            case .success(let position): batch.positions[index] = position
-            case .failure(let error):
-                batch.failure = batch.failure ?? error
-                batch.positions[index] = RecordPosition(topic: "", partition: -1, offset: -1)
-            }
-            batch.outstanding -= 1
-            batches[id] = batch
+            // Optional chaining on the subscript updates the batch in place; copying it out
+            // would copy its positions array and make every report O(batch size).
+            guard batches[id]?.record(index: index, outcome: outcome) == true else { return .none }
             return finishIfDone(id)
         }
 
@@ -65,6 +71,7 @@ final class DeliveryTracker: Sendable {
             return finishIfDone(id)
         }
 
+        /// Hands a finished batch's result to its waiting append and forgets the batch.
         private mutating func finishIfDone(_ id: UInt32) -> Action {
             guard let batch = batches[id], batch.outstanding == 0, let continuation = batch.continuation else {
                 return .none

@@ -79,6 +79,8 @@ package final class KafkaMockCluster: Sendable {
         }
         self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
         self.brokerCount = brokerCount
+        let ports = bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } }
+        Self.disableNagleOnListeners(ports: Set(ports))
         self.resources = Resources(client: client, cluster: cluster)
     }
 

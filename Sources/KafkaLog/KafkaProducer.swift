@@ -196,12 +196,13 @@ private final class ProduceScratch {
         var cursor = 0
         func cString(_ text: String) -> UnsafePointer<CChar> {
             let start = bytes + cursor
-            let utf8 = Array(text.utf8)
-            utf8.withUnsafeBytes {
-                start.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(bytes), byteCount: $0.count)
+            var count = 0
+            for byte in text.utf8 {  // no intermediate array: this runs once per record
+                start.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+                count += 1
             }
-            start.storeBytes(of: 0, toByteOffset: utf8.count, as: UInt8.self)
-            cursor += utf8.count + 1
+            start.storeBytes(of: 0, toByteOffset: count, as: UInt8.self)
+            cursor += count + 1
             return UnsafePointer(start.assumingMemoryBound(to: CChar.self))
         }
         func bytesPointer(_ data: [UInt8]) -> UnsafeRawPointer {

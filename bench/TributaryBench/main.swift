@@ -13,6 +13,8 @@ case "embedded":
     try await EmbeddedLogBenchmark.run(options)
 case "kafka":
     try await KafkaLogBenchmark.run(options)
+case "kafka-latency":
+    try await KafkaLatencyProbe.run(options)
 case "kafka-memory":
     try await KafkaLogBenchmark.runMemorySoak(options)
 case "all":
