@@ -128,11 +128,7 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
     }
 
     public func makeReader(from positions: [TopicPartition: LogPosition]) async throws -> any LogReader {
-        var resolved: [TopicPartition: Int64] = [:]
-        for (partition, position) in positions {
-            resolved[partition] = try await resolve(position, in: partition)
-        }
-        return InProcessReader(store: self, positions: resolved)
+        try await makeInProcessReader(from: positions)
     }
 
     public func makeGroupConsumer(
@@ -140,10 +136,8 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
     ) async throws
         -> any GroupConsumer
     {
-        let counts = try await partitionCounts()
-        for topic in names where counts[topic] == nil { throw EventLogError.unknownTopic(topic) }
-        return InProcessGroupConsumer(
-            store: self, coordinator: coordinator, group: group, topics: names, initialPosition: initialPosition)
+        try await makeInProcessGroupConsumer(
+            coordinator: coordinator, group: group, topics: names, initialPosition: initialPosition)
     }
 
     public func committedOffsets(group: String) async throws -> [TopicPartition: Int64] {

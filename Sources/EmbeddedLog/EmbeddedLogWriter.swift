@@ -96,7 +96,8 @@ final class EmbeddedLogWriter: Sendable {
         var lastMaintenance = ContinuousClock.now
         while true {
             let (seconds, attoseconds) = configuration.maintenanceInterval.components
-            let timeout = DispatchTime.now() + .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+            let timeout =
+                DispatchTime.now() + .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
             _ = wakeup.wait(timeout: timeout)
             let (pending, maintenanceRequests, stopping) = state.withLock { state in
                 defer {

@@ -79,11 +79,7 @@ public final class InMemoryEventLog: EventLog, PartitionStore {
     }
 
     public func makeReader(from positions: [TopicPartition: LogPosition]) async throws -> any LogReader {
-        var resolved: [TopicPartition: Int64] = [:]
-        for (partition, position) in positions {
-            resolved[partition] = try await resolve(position, in: partition)
-        }
-        return InProcessReader(store: self, positions: resolved)
+        try await makeInProcessReader(from: positions)
     }
 
     public func makeGroupConsumer(
@@ -91,10 +87,8 @@ public final class InMemoryEventLog: EventLog, PartitionStore {
     ) async throws
         -> any GroupConsumer
     {
-        let counts = try await partitionCounts()
-        for topic in topics where counts[topic] == nil { throw EventLogError.unknownTopic(topic) }
-        return InProcessGroupConsumer(
-            store: self, coordinator: coordinator, group: group, topics: topics, initialPosition: initialPosition)
+        try await makeInProcessGroupConsumer(
+            coordinator: coordinator, group: group, topics: topics, initialPosition: initialPosition)
     }
 
     public func committedOffsets(group: String) async throws -> [TopicPartition: Int64] {

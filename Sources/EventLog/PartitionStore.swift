@@ -31,6 +31,25 @@ extension PartitionStore {
         }
     }
 
+    /// A reader at `positions`, resolved against the current partition bounds.
+    package func makeInProcessReader(from positions: [TopicPartition: LogPosition]) async throws -> InProcessReader {
+        var resolved: [TopicPartition: Int64] = [:]
+        for (partition, position) in positions {
+            resolved[partition] = try await resolve(position, in: partition)
+        }
+        return InProcessReader(store: self, positions: resolved)
+    }
+
+    /// A new member of `group`, after checking that every topic exists.
+    package func makeInProcessGroupConsumer(
+        coordinator: InProcessGroupCoordinator, group: String, topics: [String], initialPosition: LogPosition
+    ) async throws -> InProcessGroupConsumer {
+        let counts = try await partitionCounts()
+        for topic in topics where counts[topic] == nil { throw EventLogError.unknownTopic(topic) }
+        return InProcessGroupConsumer(
+            store: self, coordinator: coordinator, group: group, topics: topics, initialPosition: initialPosition)
+    }
+
     /// Describes every topic from its partition bounds.
     package func describeAllTopics() async throws -> [TopicDescription] {
         var descriptions: [TopicDescription] = []

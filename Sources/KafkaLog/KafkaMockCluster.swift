@@ -18,6 +18,8 @@ package final class KafkaMockCluster: Sendable {
     /// How many brokers the cluster has; their ids are 1 through this.
     package let brokerCount: Int
     private let resources: Resources
+    /// Ports held while brokers are down, by the broker id they were taken down with.
+    private let reservations = Mutex<[Int: [Int32]]>([:])
 
     /// The mock and the bookkeeping handle it needs.
     private final class Resources: @unchecked Sendable {
@@ -79,9 +81,8 @@ package final class KafkaMockCluster: Sendable {
         }
         self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
         self.brokerCount = brokerCount
-        let ports = bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } }
-        Self.disableNagleOnListeners(ports: Set(ports))
         self.resources = Resources(client: client, cluster: cluster)
+        Self.disableNagleOnListeners(ports: Set(ports(ofBroker: -1)))
     }
 
     /// Creates a topic directly in the mock (the mock ignores admin CreateTopics).
@@ -99,17 +100,32 @@ package final class KafkaMockCluster: Sendable {
     }
 
     /// Takes broker `id` offline (connections are closed and refused); `-1` takes all of them.
+    /// Its port stays reserved while it is down (see ``reservePorts(_:)``).
     package func setBrokerDown(_ id: Int) async throws {
         try await run("taking mock broker \(id) down") { rd_kafka_mock_broker_set_down($0, Int32(id)) }
+        let reserved = Self.reservePorts(ports(ofBroker: id))
+        reservations.withLock { $0[id, default: []] += reserved }
     }
 
     /// Brings broker `id` back online; `-1` brings all of them.
     package func setBrokerUp(_ id: Int) async throws {
+        let reserved = reservations.withLock { $0.removeValue(forKey: id) ?? [] }
+        Self.releasePorts(reserved)
         try await run("bringing mock broker \(id) up") { rd_kafka_mock_broker_set_up($0, Int32(id)) }
+    }
+
+    /// The listening ports of broker `id` (1-based, in bootstrap order), or of all for `-1`.
+    private func ports(ofBroker id: Int) -> [UInt16] {
+        let ports = bootstrapServers.split(separator: ",").compactMap {
+            $0.split(separator: ":").last.flatMap { UInt16($0) }
+        }
+        if id == -1 { return ports }
+        return ports.indices.contains(id - 1) ? [ports[id - 1]] : []
     }
 
     /// Stops the brokers and releases the cluster. Later calls do nothing.
     package func close() async {
+        Self.releasePorts(reservations.withLock { $0.values.flatMap { $0 } })
         let resources = resources
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             resources.client.queue.async {

@@ -25,6 +25,7 @@ struct ConfigCommand: AsyncParsableCommand {
                 ("kafka.clientId", configuration.kafka.clientID),
                 ("kafka.replicationFactor", "\(configuration.kafka.replicationFactor)"),
                 ("kafka.sessionTimeout", "\(configuration.kafka.sessionTimeout)"),
+                ("kafka.operationTimeout", "\(configuration.kafka.operationTimeout)"),
                 ("kafka.messageTimeout", "\(configuration.kafka.messageTimeout)"),
             ]
             print("configuration OK")

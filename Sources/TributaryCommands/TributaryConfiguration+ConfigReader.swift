@@ -101,6 +101,12 @@ extension TributaryConfiguration {
             $0.kafka.sessionTimeout = try parseDuration($1)
         },
         ConfigurationKey(
+            name: "kafka.operationTimeout",
+            summary: "how long metadata, commit and admin requests may take (default: 10s)"
+        ) {
+            $0.kafka.operationTimeout = try parseDuration($1)
+        },
+        ConfigurationKey(
             name: "kafka.messageTimeout", summary: "how long an append may wait for acknowledgement (default: 60s)"
         ) {
             $0.kafka.messageTimeout = try parseDuration($1)

@@ -27,7 +27,8 @@ import TributaryTesting
     @Test func retentionByAgeDeletesOnlyOldRecordsAndKeepsOffsets() async throws {
         try await Self.withLog { log in
             try await log.createTopic(TopicConfiguration(name: "aged", partitions: 1, retentionAge: .seconds(3600)))
-            _ = try await log.append((0..<10).map { OutgoingRecord(topic: "aged", key: nil, value: Array("v\($0)".utf8)) })
+            _ = try await log.append(
+                (0..<10).map { OutgoingRecord(topic: "aged", key: nil, value: Array("v\($0)".utf8)) })
             try await log.runMaintenance(asOf: Date())
             #expect(try await Self.values(log, topic: "aged").count == 10, "records younger than the age were deleted")
             try await log.runMaintenance(asOf: Date().addingTimeInterval(7200))
@@ -43,7 +44,9 @@ import TributaryTesting
         try await Self.withLog { log in
             try await log.createTopic(TopicConfiguration(name: "sized", partitions: 1, retentionBytes: 1000))
             _ = try await log.append(
-                (0..<100).map { OutgoingRecord(topic: "sized", key: nil, value: Array(String(format: "%099d", $0).utf8)) })
+                (0..<100).map {
+                    OutgoingRecord(topic: "sized", key: nil, value: Array(String(format: "%099d", $0).utf8))
+                })
             try await log.runMaintenance()
             let remaining = try await Self.values(log, topic: "sized")
             #expect(remaining.count == 10)

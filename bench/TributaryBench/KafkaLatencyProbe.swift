@@ -8,7 +8,12 @@ enum KafkaLatencyProbe {
     static func run(_ options: BenchOptions) async throws {
         let variants: [(String, (inout KafkaConfiguration) -> Void)] = [
             ("default", { _ in }),
-            ("no idempotence, acks=1", { $0.idempotence = false; $0.acknowledgements = .leader }),
+            (
+                "no idempotence, acks=1",
+                {
+                    $0.idempotence = false; $0.acknowledgements = .leader
+                }
+            ),
             ("linger 0", { $0.linger = .zero }),
             ("1 broker", { _ in }),
         ]
@@ -21,7 +26,9 @@ enum KafkaLatencyProbe {
                 let start = ContinuousClock.now
                 for round in 0..<20 {
                     _ = try await log.append(
-                        (0..<batch).map { OutgoingRecord(topic: "probe", key: "k\(round)-\($0)", value: options.value($0)) })
+                        (0..<batch).map {
+                            OutgoingRecord(topic: "probe", key: "k\(round)-\($0)", value: options.value($0))
+                        })
                 }
                 print("\(name), batch \(batch): \((ContinuousClock.now - start) / 20) per append")
             }
