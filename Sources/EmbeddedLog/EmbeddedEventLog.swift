@@ -11,8 +11,8 @@ import Synchronization
 /// SQLite's write lock and readers notice other processes' appends within
 /// ``EmbeddedLogConfiguration/crossProcessPollInterval``.
 ///
-/// - Important: Consumer groups coordinate members within one process only; run one process
-///   per group on a data directory, or use Kafka to spread a group over processes.
+/// - Important: Consumer groups coordinate the members opened through one log handle; run one
+///   handle per group on a data directory, or use Kafka to spread a group over processes.
 public final class EmbeddedEventLog: EventLog, PartitionStore {
     struct StoredTopic: Sendable {
         var id: Int64
@@ -32,7 +32,10 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
     ///
     /// - Throws: ``EventLogError`` `.io` when the directory cannot be created, `.corrupt` when it
     ///   holds something that is not a Tributary log.
-    public init(configuration: EmbeddedLogConfiguration = EmbeddedLogConfiguration()) throws {
+    public init(
+        configuration: EmbeddedLogConfiguration = EmbeddedLogConfiguration(),
+        logger: Logger = Logger(label: "tributary.embedded-log")
+    ) throws {
         self.configuration = configuration
         let directory = URL(fileURLWithPath: configuration.directory)
         do {
@@ -53,18 +56,38 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
             try database.write { try EmbeddedLogSchema.migrate($0) }
         } catch let error as EventLogError {
             throw error
-        } catch {
+        } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT
+        {
             throw EventLogError(
                 .corrupt,
-                "cannot open the log in '\(configuration.directory)' (\(error)): the directory is damaged or not a Tributary data directory; move it away or choose another --data"
+                "cannot open the log in '\(configuration.directory)' (\(error.message ?? "\(error)")): the directory is damaged or not a Tributary data directory; move it away or choose another --data"
+            )
+        } catch {
+            throw EventLogError(
+                .io,
+                "cannot open the log in '\(configuration.directory)': \(error) (check permissions, free space and that no other program locks it)"
             )
         }
         let maintenance = EmbeddedLogMaintenance(configuration: configuration)
         writer = EmbeddedLogWriter(
-            database: database, configuration: configuration, changes: changes,
+            database: database, configuration: configuration, changes: changes, logger: logger,
             maintenance: { try maintenance.run(in: $0, now: $1) })
         try topics.withLock { $0 = try database.read(Self.loadTopics) }
         writer.start()
+    }
+
+    /// Opens the log off the cooperative thread pool: opening and migrating SQLite blocks, for
+    /// up to the busy timeout when another process holds the write lock.
+    public static func open(
+        configuration: EmbeddedLogConfiguration = EmbeddedLogConfiguration(),
+        logger: Logger = Logger(label: "tributary.embedded-log")
+    ) async throws -> EmbeddedEventLog {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try EmbeddedEventLog(configuration: configuration, logger: logger) })
+            }
+        }
     }
 
     public func createTopic(_ topic: TopicConfiguration) async throws {

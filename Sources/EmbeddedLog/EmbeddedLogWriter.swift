@@ -2,6 +2,7 @@ import Dispatch
 import EventLog
 import Foundation
 import GRDB
+import Logging
 import Synchronization
 
 /// The one writer of the embedded log: a dedicated thread that gathers every append waiting
@@ -25,21 +26,24 @@ final class EmbeddedLogWriter: Sendable {
         var pending: [PendingAppend] = []
         var maintenanceRequests: [(asOf: Int64?, continuation: CheckedContinuation<Void, any Error>)] = []
         var stopRequested = false
-        var stopped: CheckedContinuation<Void, Never>?
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var running = false
+        var finished = false
     }
 
     private let database: DatabasePool
     private let configuration: EmbeddedLogConfiguration
     private let changes: ChangeSignal
     private let maintenance: @Sendable (Database, _ nowMilliseconds: Int64) throws -> Void
+    private let logger: Logger
     private let state = Mutex(State())
     private let wakeup = DispatchSemaphore(value: 0)
 
     init(
         database: DatabasePool, configuration: EmbeddedLogConfiguration, changes: ChangeSignal,
-        maintenance: @escaping @Sendable (Database, _ nowMilliseconds: Int64) throws -> Void
+        logger: Logger, maintenance: @escaping @Sendable (Database, _ nowMilliseconds: Int64) throws -> Void
     ) {
+        self.logger = logger
         self.database = database
         self.configuration = configuration
         self.changes = changes
@@ -72,33 +76,45 @@ final class EmbeddedLogWriter: Sendable {
 
     /// Runs retention and compaction now, on the writer thread, as of `asOf` milliseconds since
     /// 1970 (default: the current time).
+    ///
+    /// - Throws: `.closed` once the log is shutting down.
     func runMaintenance(asOf: Int64? = nil) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            state.withLock { $0.maintenanceRequests.append((asOf, continuation)) }
-            wakeup.signal()
+            let accepted = state.withLock { state in
+                guard state.running, !state.stopRequested else { return false }
+                state.maintenanceRequests.append((asOf, continuation))
+                return true
+            }
+            if accepted {
+                wakeup.signal()
+            } else {
+                continuation.resume(throwing: EventLogError(.closed, "the embedded log is shut down"))
+            }
         }
     }
 
-    /// Finishes the appends already accepted, then stops the thread.
+    /// Finishes the appends already accepted, then stops the thread. Every caller returns once
+    /// the thread has stopped.
     func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let running = state.withLock { state in
-                guard state.running, !state.stopRequested else { return false }
+            let finished = state.withLock { state in
+                guard !state.finished, state.running else { return true }
                 state.stopRequested = true
-                state.stopped = continuation
-                return true
+                state.stopWaiters.append(continuation)
+                return false
             }
-            if running { wakeup.signal() } else { continuation.resume() }
+            if finished { continuation.resume() } else { wakeup.signal() }
         }
     }
 
     private func run() {
+        // A zero interval would make the loop spin; maintenance never runs more often than this.
+        let interval = max(configuration.maintenanceInterval, .milliseconds(100))
+        let (seconds, attoseconds) = interval.components
+        let intervalMilliseconds = Int(min(seconds, 86_400 * 365)) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
         var lastMaintenance = ContinuousClock.now
         while true {
-            let (seconds, attoseconds) = configuration.maintenanceInterval.components
-            let timeout =
-                DispatchTime.now() + .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
-            _ = wakeup.wait(timeout: timeout)
+            _ = wakeup.wait(timeout: DispatchTime.now() + .milliseconds(intervalMilliseconds))
             let (pending, maintenanceRequests, stopping) = state.withLock { state in
                 defer {
                     state.pending.removeAll()
@@ -107,30 +123,41 @@ final class EmbeddedLogWriter: Sendable {
                 return (state.pending, state.maintenanceRequests, state.stopRequested)
             }
             commitInChunks(pending)
-            let due = ContinuousClock.now - lastMaintenance >= configuration.maintenanceInterval
-            if due {
+            if ContinuousClock.now - lastMaintenance >= interval {
                 lastMaintenance = ContinuousClock.now
-                _ = Result { try database.write { try maintenance($0, Self.nowMilliseconds()) } }
+                do {
+                    try database.write { try maintenance($0, Self.nowMilliseconds()) }
+                } catch {
+                    logger.error("embedded log maintenance failed: \(error)")
+                }
             }
             for request in maintenanceRequests {
                 let now = request.asOf ?? Self.nowMilliseconds()
                 request.continuation.resume(with: Result { try database.write { try maintenance($0, now) } })
             }
             if stopping {
-                let (rest, stopped) = state.withLock { state in
-                    defer {
-                        state.pending.removeAll()
-                        state.running = false
-                    }
-                    return (state.pending, state.stopped)
-                }
-                for append in rest {
-                    append.continuation.resume(throwing: EventLogError(.closed, "the embedded log is shut down"))
-                }
-                stopped?.resume()
+                finish()
                 return
             }
         }
+    }
+
+    /// Marks the writer finished and answers everything still waiting on it.
+    private func finish() {
+        let (appends, maintenanceRequests, stopWaiters) = state.withLock { state in
+            defer {
+                state.pending.removeAll()
+                state.maintenanceRequests.removeAll()
+                state.stopWaiters.removeAll()
+                state.running = false
+                state.finished = true
+            }
+            return (state.pending, state.maintenanceRequests, state.stopWaiters)
+        }
+        let closed = EventLogError(.closed, "the embedded log is shut down")
+        for append in appends { append.continuation.resume(throwing: closed) }
+        for request in maintenanceRequests { request.continuation.resume(throwing: closed) }
+        for waiter in stopWaiters { waiter.resume() }
     }
 
     private static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -66,7 +66,7 @@ package final class InProcessGroupConsumer: GroupConsumer {
             // Poll in short slices so a rebalance is noticed while waiting.
             let slice = min(max(remaining, .zero), .milliseconds(100))
             let records = try await reader.poll(maxRecords: maxRecords, timeout: slice)
-            if !records.isEmpty || remaining <= .zero { return records }
+            if !records.isEmpty || remaining <= .zero || Task.isCancelled { return records }
         }
     }
 
@@ -105,6 +105,14 @@ package final class InProcessGroupConsumer: GroupConsumer {
     package func assignment() async throws -> Set<TopicPartition> {
         try await refreshAssignment()
         return Set(reader.positions.keys)
+    }
+
+    deinit {
+        // A member dropped without close() must not keep its partitions for the life of the process.
+        if !state.withLock({ $0.closed }) {
+            coordinator.leave(group: group, member: member)
+            store.changes.notify()
+        }
     }
 
     package func close() async {

@@ -20,7 +20,8 @@ struct DevCommand: AsyncParsableCommand {
         var (configuration, _) = try options.loadConfiguration()
         if configuration.backend != .embedded {
             throw CommandError(
-                .invalidConfiguration, "tributary dev runs on the embedded log; use 'tributary run … --kafka' for Kafka"
+                .invalidConfiguration,
+                "tributary dev runs on the embedded log (remove log.backend/kafka.brokers or pass --data); running the roles on Kafka is not built yet"
             )
         }
         configuration.backend = .embedded

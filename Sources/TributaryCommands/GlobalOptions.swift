@@ -56,7 +56,7 @@ enum EventLogFactory {
     static func makeLog(_ configuration: TributaryConfiguration, logger: Logger) async throws -> any EventLog {
         switch configuration.backend {
         case .embedded:
-            return try EmbeddedEventLog(configuration: configuration.embedded)
+            return try await EmbeddedEventLog.open(configuration: configuration.embedded, logger: logger)
         case .kafka:
             return try KafkaEventLog(configuration: configuration.kafka, logger: logger)
         }

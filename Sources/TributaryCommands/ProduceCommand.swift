@@ -29,7 +29,9 @@ struct ProduceCommand: AsyncParsableCommand {
             _ = try await log.describeTopic(topic)  // fail early, before reading stdin, on an unknown topic
             var lineNumber = 0
             var appended = 0
-            for await lines in StandardInputLines.chunks() {
+            let input = StandardInputLines()
+            for await lines in input.chunks {
+                defer { input.consumed() }
                 var records: [OutgoingRecord] = []
                 for line in lines {
                     lineNumber += 1
@@ -55,30 +57,43 @@ struct ProduceCommand: AsyncParsableCommand {
 }
 
 /// Reads stdin on a dedicated thread (reads block) and yields the complete lines of each read,
-/// so lines that arrive together are appended together.
-enum StandardInputLines {
-    static func chunks() -> AsyncStream<[String]> {
-        AsyncStream { continuation in
-            let thread = Thread {
-                var pending: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 1 << 16)
-                while true {
-                    let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-                    if count <= 0 { break }
-                    pending += buffer[0..<count]
-                    guard let lastNewline = pending.lastIndex(of: UInt8(ascii: "\n")) else { continue }
-                    let complete = pending[..<lastNewline]
-                    continuation.yield(
-                        complete.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
-                            String(decoding: $0, as: UTF8.self)
-                        })
-                    pending.removeSubrange(...lastNewline)
-                }
-                if !pending.isEmpty { continuation.yield([String(decoding: pending, as: UTF8.self)]) }
-                continuation.finish()
+/// so lines that arrive together are appended together. At most two chunks wait at a time: the
+/// reader stops reading while appends lag behind, so stdin is never buffered without bound.
+final class StandardInputLines: Sendable {
+    /// The chunks of complete lines, in order.
+    let chunks: AsyncStream<[String]>
+    private let room = DispatchSemaphore(value: 2)
+
+    init() {
+        let (chunks, continuation) = AsyncStream.makeStream(of: [String].self)
+        self.chunks = chunks
+        let room = room
+        let thread = Thread {
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                pending += buffer[0..<count]
+                guard let lastNewline = pending.lastIndex(of: UInt8(ascii: "\n")) else { continue }
+                let lines = pending[..<lastNewline].split(
+                    separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                room.wait()
+                continuation.yield(lines.map { String(decoding: $0, as: UTF8.self) })
+                pending.removeSubrange(...lastNewline)
             }
-            thread.name = "tributary-stdin"
-            thread.start()
+            if !pending.isEmpty {
+                room.wait()
+                continuation.yield([String(decoding: pending, as: UTF8.self)])
+            }
+            continuation.finish()
         }
+        thread.name = "tributary-stdin"
+        thread.start()
+    }
+
+    /// Call after handling a chunk: lets the reader take another.
+    func consumed() {
+        room.signal()
     }
 }

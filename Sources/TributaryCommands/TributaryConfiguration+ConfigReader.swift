@@ -78,7 +78,11 @@ extension TributaryConfiguration {
         ConfigurationKey(
             name: "embedded.maintenanceInterval", summary: "how often retention and compaction run (default: 30s)"
         ) {
-            $0.embedded.maintenanceInterval = try parseDuration($1)
+            let interval = try parseDuration($1)
+            guard interval >= .seconds(1) else {
+                throw ConfigurationValueProblem(reason: "expected at least 1s, got '\($1)'")
+            }
+            $0.embedded.maintenanceInterval = interval
         },
         ConfigurationKey(name: "kafka.brokers", summary: "comma-separated host:port list; selects the Kafka backend") {
             let brokers = $1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -86,7 +90,6 @@ extension TributaryConfiguration {
                 throw ConfigurationValueProblem(reason: "expected host:port[,host:port…], got '\($1)'")
             }
             $0.kafka.bootstrapServers = brokers.joined(separator: ",")
-            $0.backend = .kafka
         },
         ConfigurationKey(name: "kafka.clientId", summary: "client id brokers see (default: tributary)") {
             guard !$1.isEmpty else { throw ConfigurationValueProblem(reason: "expected a non-empty client id") }
@@ -161,7 +164,19 @@ extension TributaryConfiguration {
         for flag in flags {
             try apply(flag.key, flag.value, from: .flag(flag.flag))
         }
+        configuration.backend = resolveBackend(configuration.backend, sources: sources)
         return (configuration, sources)
+    }
+
+    /// The backend once every layer is applied: an explicit `log.backend` wins; else `--data`
+    /// on the command line (without `--kafka`) means the embedded log; else brokers from any
+    /// layer mean Kafka; else the embedded log.
+    private static func resolveBackend(_ backend: Backend, sources: [String: ConfigurationSource]) -> Backend {
+        if sources["log.backend"] != nil { return backend }
+        let dataFlag = sources["embedded.directory"].map { if case .flag = $0 { true } else { false } } ?? false
+        let brokersFlag = sources["kafka.brokers"].map { if case .flag = $0 { true } else { false } } ?? false
+        if dataFlag && !brokersFlag { return .embedded }
+        return sources["kafka.brokers"] != nil ? .kafka : .embedded
     }
 
     /// Flattens a YAML mapping into dotted keys with scalar (or comma-joined list) values.
@@ -247,9 +262,13 @@ func parseDuration(_ text: String) throws -> Duration {
         ("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600)),
     ]
     for (suffix, unit) in units where trimmed.hasSuffix(suffix) {
-        if let number = Int(trimmed.dropLast(suffix.count)), number >= 0 { return unit * number }
+        // Bounded so that conversions to milliseconds can never overflow.
+        if let number = Int(trimmed.dropLast(suffix.count)), number >= 0, unit * number <= .seconds(31_536_000) {
+            return unit * number
+        }
     }
-    throw ConfigurationValueProblem(reason: "expected a duration such as 250ms, 30s, 5m or 2h, got '\(text)'")
+    throw ConfigurationValueProblem(
+        reason: "expected a duration such as 250ms, 30s, 5m or 2h (at most 365 days), got '\(text)'")
 }
 
 private func isHostPort(_ text: String) -> Bool {

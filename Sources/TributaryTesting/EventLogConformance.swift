@@ -14,16 +14,21 @@ public struct EventLogSubject: Sendable {
     public var createTopic: @Sendable (TopicConfiguration) async throws -> Void
     /// Releases the store after the check.
     public var tearDown: @Sendable () async throws -> Void
+    /// Compacts the store now, for logs that compact physically; `nil` for logs that never do
+    /// (in-memory) or do it on their own schedule (Kafka).
+    public var compactNow: (@Sendable () async throws -> Void)?
 
     /// Creates a subject.
     public init(
         openLog: @escaping @Sendable () async throws -> any EventLog,
         createTopic: @escaping @Sendable (TopicConfiguration) async throws -> Void,
-        tearDown: @escaping @Sendable () async throws -> Void = {}
+        tearDown: @escaping @Sendable () async throws -> Void = {},
+        compactNow: (@Sendable () async throws -> Void)? = nil
     ) {
         self.openLog = openLog
         self.createTopic = createTopic
         self.tearDown = tearDown
+        self.compactNow = compactNow
     }
 }
 
@@ -191,12 +196,23 @@ public enum EventLogConformance {
         }
         _ = try await log.append((0..<5).map { OutgoingRecord(topic: topic, key: "key-\($0)", value: nil) })
         for index in 0..<5 { expected.removeValue(forKey: "key-\(index)") }
-        let view = try await CompactedTopicView.load(topic: topic, from: log)
-        var actual: [String: String] = [:]
-        for (key, record) in view.values {
-            actual[String(decoding: key, as: UTF8.self)] = String(decoding: record.value ?? [], as: UTF8.self)
+        func materialized() async throws -> [String: String] {
+            let view = try await CompactedTopicView.load(topic: topic, from: log)
+            var actual: [String: String] = [:]
+            for (key, record) in view.values {
+                actual[String(decoding: key, as: UTF8.self)] = String(decoding: record.value ?? [], as: UTF8.self)
+            }
+            return actual
         }
-        #expect(actual == expected)
+        #expect(try await materialized() == expected)
+        if let compactNow = subject.compactNow {
+            try await compactNow()
+            #expect(try await materialized() == expected, "compaction changed the latest values")
+            let retained = try await log.describeTopic(topic).partitions.reduce(Int64(0)) {
+                $0 + $1.endOffset - $1.startOffset
+            }
+            #expect(retained < 105, "compaction kept superseded records (\(retained) of 105 remain)")
+        }
         try await log.shutdown()
     }
 

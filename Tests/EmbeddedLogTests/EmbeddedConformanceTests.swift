@@ -17,7 +17,12 @@ struct EmbeddedConformanceTests {
                 try await log.createTopic(topic)
                 try await log.shutdown()
             },
-            tearDown: { directory.remove() })
+            tearDown: { directory.remove() },
+            compactNow: {
+                let log = try EmbeddedEventLog(configuration: configuration)
+                try await log.runMaintenance()
+                try await log.shutdown()
+            })
         try await EventLogConformance.checks[check]!(subject)
         try await subject.tearDown()
     }

@@ -47,6 +47,27 @@ import TributaryTesting
         #expect(configuration.kafka.bootstrapServers == "127.0.0.1:9092,127.0.0.1:9093")
     }
 
+    @Test func explicitBackendAndDataFlagWinOverBrokers() throws {
+        let environment = ["TRIBUTARY_KAFKA_BROKERS": "127.0.0.1:9092"]
+        let (explicit, _) = try TributaryConfiguration.load(
+            file: nil, environment: environment.merging(["TRIBUTARY_LOG_BACKEND": "embedded"]) { $1 })
+        #expect(explicit.backend == .embedded)
+        let (dataFlag, _) = try TributaryConfiguration.load(
+            file: nil, environment: environment, flags: [(key: "embedded.directory", value: "/d", flag: "--data")])
+        #expect(dataFlag.backend == .embedded)
+    }
+
+    @Test func durationsAreBounded() throws {
+        let error = try #require(throws: CommandError.self) {
+            try TributaryConfiguration.load(
+                file: nil, environment: ["TRIBUTARY_KAFKA_MESSAGE_TIMEOUT": "99999999999999999s"])
+        }
+        #expect(error.reason.contains("at most 365 days"))
+        #expect(throws: CommandError.self) {
+            try TributaryConfiguration.load(file: nil, environment: ["TRIBUTARY_EMBEDDED_MAINTENANCE_INTERVAL": "0s"])
+        }
+    }
+
     @Test func unknownKeyInFileIsNamedWithSuggestions() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
