@@ -23,8 +23,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
-        .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
-        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Value types and the generated canonical schema; no I/O.
@@ -65,28 +63,11 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        // Ethereum: keccak-256, the contract ABI, EIP-55; later the JSON-RPC client and the adapter.
-        .target(
-            name: "EVM",
-            dependencies: [.product(name: "BigInt", package: "BigInt")],
-            swiftSettings: strictSwift
-        ),
-        // Normalization, decoding, triggers, the filter language and the router.
-        .target(
-            name: "Processor",
-            dependencies: [
-                "EVM", "EventLog", "TributaryModel",
-                .product(name: "BigInt", package: "BigInt"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
-            swiftSettings: strictSwift
-        ),
         // CLI commands and the one place that assembles services.
         .target(
             name: "TributaryCommands",
             dependencies: [
-                "TributaryModel", "EventLog", "EmbeddedLog", "KafkaLog", "Processor",
+                "TributaryModel", "EventLog", "EmbeddedLog", "KafkaLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -105,16 +86,6 @@ let package = Package(
             name: "TributaryBench",
             dependencies: ["EventLog", "EmbeddedLog", "KafkaLog", "TributaryTesting"],
             path: "bench/TributaryBench",
-            swiftSettings: strictSwift
-        ),
-        .testTarget(
-            name: "EVMTests",
-            dependencies: ["EVM", .product(name: "PropertyBased", package: "swift-property-based")],
-            swiftSettings: strictSwift
-        ),
-        .testTarget(
-            name: "ProcessorTests",
-            dependencies: ["Processor", "EVM", "EventLog", "TributaryModel", "TributaryTesting"],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"], swiftSettings: strictSwift),
