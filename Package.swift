@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Value types and the generated canonical schema; no I/O.
@@ -63,14 +66,34 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Ethereum: keccak-256, the contract ABI, EIP-55; later the JSON-RPC client and the adapter.
+        .target(
+            name: "EVM",
+            dependencies: [.product(name: "BigInt", package: "BigInt")],
+            swiftSettings: strictSwift
+        ),
+        // Normalization, decoding, triggers, the filter language and the router.
+        .target(
+            name: "Processor",
+            dependencies: [
+                "EVM", "EventLog", "TributaryModel",
+                .product(name: "BigInt", package: "BigInt"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // CLI commands and the one place that assembles services.
         .target(
             name: "TributaryCommands",
             dependencies: [
-                "TributaryModel", "EventLog", "EmbeddedLog", "KafkaLog",
+                "TributaryModel", "EventLog", "EmbeddedLog", "KafkaLog", "EVM", "Processor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -84,8 +107,18 @@ let package = Package(
         // Benchmarks (release builds; see BENCHMARKS.md).
         .executableTarget(
             name: "TributaryBench",
-            dependencies: ["EventLog", "EmbeddedLog", "KafkaLog", "TributaryTesting"],
+            dependencies: ["EventLog", "EmbeddedLog", "KafkaLog", "Processor", "EVM", "TributaryModel", "TributaryTesting"],
             path: "bench/TributaryBench",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "EVMTests",
+            dependencies: ["EVM", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ProcessorTests",
+            dependencies: ["Processor", "EVM", "EventLog", "TributaryModel", "TributaryTesting"],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"], swiftSettings: strictSwift),

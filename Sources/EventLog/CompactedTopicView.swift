@@ -24,7 +24,13 @@ public struct CompactedTopicView: Sendable {
     /// - Important: Relies on a log never deleting the last record of a partition, which Kafka's
     ///   active segment and the embedded log's compaction both guarantee.
     public static func load(topic: String, from log: any EventLog) async throws -> CompactedTopicView {
-        let description = try await log.describeTopic(topic)
+        try await load(topic: topic, from: log, until: try await log.describeTopic(topic))
+    }
+
+    /// Reads `topic` from the beginning up to the end offsets in `description`.
+    public static func load(
+        topic: String, from log: any EventLog, until description: TopicDescription
+    ) async throws -> CompactedTopicView {
         var remaining: [Int: Int64] = [:]
         for partition in description.partitions where partition.endOffset > partition.startOffset {
             remaining[partition.partition] = partition.endOffset

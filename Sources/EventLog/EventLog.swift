@@ -97,15 +97,17 @@ extension EventLog {
 extension GroupConsumer {
     /// Commits everything up to and including `records` (per partition, the highest offset + 1).
     public func commit(through records: [LogRecord]) async throws {
-        try await commit(Self.nextOffsets(after: records))
+        try await commit(records.nextOffsets)
     }
+}
 
-    /// Per partition, the offset after the highest offset in `records`.
-    public static func nextOffsets(after records: [LogRecord]) -> [TopicPartition: Int64] {
+extension Array where Element == LogRecord {
+    /// Per partition, the offset after the highest offset among these records: what to commit
+    /// once they are handled.
+    public var nextOffsets: [TopicPartition: Int64] {
         var offsets: [TopicPartition: Int64] = [:]
-        for record in records {
-            let next = record.offset + 1
-            offsets[record.topicPartition] = max(offsets[record.topicPartition] ?? 0, next)
+        for record in self {
+            offsets[record.topicPartition] = Swift.max(offsets[record.topicPartition] ?? 0, record.offset + 1)
         }
         return offsets
     }

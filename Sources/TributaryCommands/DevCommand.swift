@@ -1,12 +1,16 @@
 import ArgumentParser
+import EVM
 import EventLog
 import Foundation
+import Processor
+import ServiceLifecycle
 import TributaryModel
 
 /// `tributary dev`: every role in one process on the embedded log.
 ///
-/// Today it opens the embedded log and creates the standard topics; the roles (adapter,
-/// processor, router, wasm-host, gateway) join it as they land, and it says so plainly.
+/// Opens the embedded log, creates the standard topics and runs the processor and router in a
+/// service group until SIGINT or SIGTERM; the adapter, wasm-host and gateway join it as they
+/// land, and it says so plainly.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev", abstract: "Run Tributary in one process on the embedded log (Ctrl-C to stop).")
@@ -36,57 +40,26 @@ struct DevCommand: AsyncParsableCommand {
             let records = topic.partitions.reduce(Int64(0)) { $0 + $1.endOffset - $1.startOffset }
             print("  \(topic.name): \(topic.partitions.count) partitions, \(records) records")
         }
-        print("running: event log (embedded, \(configuration.encoding.rawValue) records)")
-        print("not built yet: chain adapter, processor, router, wasm-host, gateway — nothing is ingested yet")
+        print("running: event log (embedded, \(configuration.encoding.rawValue) records), processor, router")
+        print("not built yet: chain adapter, wasm-host, gateway — nothing is ingested yet")
         print("inspect: tributary topics --data \(configuration.embedded.directory)")
-        print(
-            "         echo '{\"hello\":\"world\"}' | tributary produce raw-events.dlq && tributary tail raw-events.dlq --from-beginning"
-        )
+        print("         tributary tail canonical-events --data \(configuration.embedded.directory)")
         fflush(nil)
         if !once {
-            await ShutdownSignal.wait()
-            print("tributary dev: stopping")
+            let registry = EventRegistry.builtIn
+            let processor = ProcessorService(
+                log: log, decoder: EVMLogDecoding(registry: registry),
+                configuration: .init(encoding: configuration.encoding), logger: logger)
+            let router = RouterService(
+                log: log, resolver: EVMEventResolver(registry: registry),
+                configuration: .init(encoding: configuration.encoding), logger: logger)
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [.init(service: processor), .init(service: router)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            print("tributary dev: stopped")
         }
         try await log.shutdown()
-    }
-}
-
-/// Waits for SIGINT or SIGTERM.
-enum ShutdownSignal {
-    static func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumed = ResumeOnce(continuation)
-            var sources: [any DispatchSourceSignal] = []
-            for signalNumber in [SIGINT, SIGTERM] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler { resumed.resume() }
-                source.resume()
-                sources.append(source)
-            }
-            resumed.retain(sources)
-        }
-    }
-
-    /// Resumes a continuation once, whichever signal comes first, and keeps the sources alive.
-    private final class ResumeOnce: @unchecked Sendable {
-        // Guarded by `lock`; @unchecked because DispatchSource handlers run on a global queue.
-        private let lock = NSLock()
-        private var continuation: CheckedContinuation<Void, Never>?
-        private var sources: [any DispatchSourceSignal] = []
-
-        init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-
-        func retain(_ sources: [any DispatchSourceSignal]) {
-            lock.withLock { self.sources = sources }
-        }
-
-        func resume() {
-            let continuation = lock.withLock {
-                defer { self.continuation = nil }
-                return self.continuation
-            }
-            continuation?.resume()
-        }
     }
 }

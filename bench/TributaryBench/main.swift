@@ -13,6 +13,8 @@ case "embedded":
     try await EmbeddedLogBenchmark.run(options)
 case "kafka":
     try await KafkaLogBenchmark.run(options)
+case "processor":
+    try await ProcessorBenchmark.run(options)
 case "kafka-latency":
     try await KafkaLatencyProbe.run(options)
 case "kafka-memory":
@@ -20,7 +22,10 @@ case "kafka-memory":
 case "all":
     try await EmbeddedLogBenchmark.run(options)
     try await KafkaLogBenchmark.run(options)
+    try await ProcessorBenchmark.run(options)
 default:
-    print("usage: tributary-bench [embedded|kafka|kafka-memory|all] [--records N] [--soak-records N]")
+    print(
+        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|all] [--records N] [--soak-records N]"
+    )
     exit(2)
 }

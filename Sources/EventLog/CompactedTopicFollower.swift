@@ -1,0 +1,71 @@
+import Synchronization
+
+/// Keeps a ``CompactedTopicView`` of a compacted topic current: loads it from the beginning,
+/// then applies every record appended later. Registry topics (`tributary.functions`,
+/// `tributary.triggers`, `tributary.keys`) are materialized this way by every role.
+public final class CompactedTopicFollower: Sendable {
+    private struct State {
+        var view = CompactedTopicView()
+        var version = 0
+        var loaded = false
+    }
+    private let log: any EventLog
+    /// The topic followed.
+    public let topic: String
+    private let state = Mutex(State())
+    private let loadedSignal = ChangeSignal()
+
+    /// Creates a follower of `topic`; ``run()`` does the reading.
+    public init(log: any EventLog, topic: String) {
+        self.log = log
+        self.topic = topic
+    }
+
+    /// The current view and its version (which grows with every applied batch).
+    public var snapshot: (view: CompactedTopicView, version: Int) {
+        state.withLock { ($0.view, $0.version) }
+    }
+
+    /// Whether the view has caught up with the topic as it was when ``run()`` started.
+    public var isLoaded: Bool { state.withLock { $0.loaded } }
+
+    /// Reads the topic until the task is cancelled.
+    public func run() async throws {
+        let description = try await log.describeTopic(topic)
+        let loaded = try await CompactedTopicView.load(topic: topic, from: log, until: description)
+        var positions: [TopicPartition: LogPosition] = [:]
+        for partition in description.partitions {
+            positions[TopicPartition(topic: topic, partition: partition.partition)] = .offset(partition.endOffset)
+        }
+        state.withLock { state in
+            state.view = loaded
+            state.version += 1
+            state.loaded = true
+        }
+        loadedSignal.notify()
+        let reader = try await log.makeReader(from: positions)
+        do {
+            while !Task.isCancelled {
+                let records = try await reader.poll(maxRecords: 1000, timeout: .milliseconds(500))
+                guard !records.isEmpty else { continue }
+                state.withLock { state in
+                    state.view.apply(records)
+                    state.version += 1
+                }
+            }
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
+    }
+
+    /// Returns once the view is loaded (or the task is cancelled).
+    public func waitUntilLoaded() async {
+        while !isLoaded && !Task.isCancelled {
+            let version = loadedSignal.version
+            if isLoaded { return }
+            await loadedSignal.wait(whileVersionIs: version, timeout: .seconds(1))
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import BigInt
+import SwiftProtobuf
+import TributaryModel
+
+/// Reads paths straight from a canonical event, without converting the event first.
+///
+/// Decoded integers stay decimal text until a comparison needs them, and an argument is found by a linear
+/// scan of `decoded.arguments` by name (events have a handful of arguments).
+struct FilterEventResolver: FilterValueResolver {
+    let event: Tributary_V1_CanonicalEvent
+
+    func value(of path: FilterPathReference) -> FilterRuntimeValue {
+        value(of: path.field)
+    }
+
+    func value(of field: FilterField) -> FilterRuntimeValue {
+        switch field {
+        case .id: return .text(event.id)
+        case .chain: return .text(event.chainID)
+        case .address: return .text(event.address)
+        case .data: return .text(event.data)
+        case .removed: return .bool(event.removed)
+        case .status:
+            switch event.status {
+            case .unspecified: return .text("unspecified")
+            case .pending: return .text("pending")
+            case .confirmed: return .text("confirmed")
+            case .finalized: return .text("finalized")
+            case .UNRECOGNIZED: return .missing
+            }
+        case .blockNumber: return .unsigned(event.blockNumber)
+        case .blockHash: return .text(event.blockHash)
+        case .blockParentHash: return .text(event.parentHash)
+        case .blockTimestamp: return .unsigned(event.blockTimestamp)
+        case .transactionHash: return .text(event.transactionHash)
+        case .transactionIndex: return .unsigned(UInt64(event.transactionIndex))
+        case .logIndex: return .unsigned(UInt64(event.logIndex))
+        case .eventName: return event.hasDecoded ? .text(event.decoded.name) : .missing
+        case .eventSignature: return event.hasDecoded ? .text(event.decoded.signature) : .missing
+        case .eventABI: return event.hasDecoded ? .text(event.decoded.abi) : .missing
+        case .topics: return .list(event.topics.map(FilterRuntimeValue.text))
+        case .topic(let index):
+            let topics = event.topics
+            return index < topics.count ? .text(topics[index]) : .missing
+        case .argument(let selector, let rest):
+            return argument(selector, rest: rest)
+        }
+    }
+
+    private func argument(_ selector: FilterPathStep, rest: [FilterPathStep]) -> FilterRuntimeValue {
+        guard event.hasDecoded else { return .missing }
+        let arguments = event.decoded.arguments
+        let found: Tributary_V1_DecodedArgument?
+        switch selector {
+        case .name(let name): found = arguments.first { $0.name == name }
+        case .index(let index): found = index < arguments.count ? arguments[index] : nil
+        }
+        guard let argument = found, argument.hasValue else { return .missing }
+        var value = argument.value
+        var type = Substring(argument.type)
+        for step in rest {
+            switch (step, value.kind) {
+            case (.index(let index), .listValue(let list)?):
+                guard index < list.values.count else { return .missing }
+                value = list.values[index]
+                type = Self.elementType(of: type)
+            case (.name(let name), .structValue(let fields)?):
+                guard let field = fields.fields[name] else { return .missing }
+                value = field
+                type = ""
+            default:
+                return .missing
+            }
+        }
+        return Self.runtimeValue(value, type: type)
+    }
+
+    /// The runtime form of a decoded JSON value; `type` is its Solidity type, when known.
+    static func runtimeValue(_ value: Google_Protobuf_Value, type: Substring) -> FilterRuntimeValue {
+        switch value.kind {
+        case .stringValue(let text)?:
+            return isIntegerType(type) ? .decimal(text) : .text(text)
+        case .boolValue(let flag)?:
+            return .bool(flag)
+        case .numberValue(let number)?:
+            guard let integer = BigInt(exactly: number) else { return .missing }
+            return .integer(integer)
+        case .listValue(let list)?:
+            let elementType = elementType(of: type)
+            return .list(list.values.map { runtimeValue($0, type: elementType) })
+        case .structValue?, .nullValue?, nil:
+            return .missing
+        }
+    }
+
+    /// Whether a Solidity type is `intN` or `uintN` (not an array of them).
+    static func isIntegerType(_ type: Substring) -> Bool {
+        var bytes = type.utf8[...]
+        if bytes.first == UInt8(ascii: "u") { bytes = bytes.dropFirst() }
+        guard bytes.starts(with: "int".utf8) else { return false }
+        return bytes.dropFirst(3).allSatisfy(FilterBytes.isDigit)
+    }
+
+    /// `uint256` for `uint256[]` or `uint256[3]`; empty when the type is not an array.
+    static func elementType(of type: Substring) -> Substring {
+        guard type.last == "]", let open = type.lastIndex(of: "[") else { return "" }
+        return type[..<open]
+    }
+}
+
+extension Tributary_V1_CanonicalEvent: FilterContext {
+    /// The value a filter reads at `path`, or `nil` when the event has none (for example `args.x` on an
+    /// event without an argument `x`, or any `args.…` on an undecoded event).
+    ///
+    /// Decoded integers come back as ``FilterValue/integer(_:)``. An unknown path also yields `nil`.
+    public func filterValue(at path: FilterPath) -> FilterValue? {
+        guard !path.components.isEmpty,
+            let field = try? FilterField(components: path.components, position: 0, source: path.description)
+        else { return nil }
+        return FilterEventResolver(event: self).value(of: field).publicValue
+    }
+}

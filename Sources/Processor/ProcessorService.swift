@@ -1,0 +1,108 @@
+import EventLog
+import Logging
+import Metrics
+import ServiceLifecycle
+import TributaryModel
+
+/// The processor role: consumes `raw-events`, produces one canonical event per log to
+/// `canonical-events` (keyed by event id, so every record about one event stays in order), and
+/// moves records it cannot read or normalize to `raw-events.dlq` with the reason.
+///
+/// - Important: Offsets are committed only after every record produced from the polled batch
+///   is acknowledged, so a crash repeats work and never loses it.
+public struct ProcessorService: Service {
+    /// Settings of the processor role.
+    public struct Configuration: Sendable {
+        /// The consumer group. Default: `tributary-processor`.
+        public var group: String
+        /// The most raw records handled per poll. Default: 500.
+        public var batchSize: Int
+        /// How record values are written. Default: `.json`.
+        public var encoding: RecordEncoding
+
+        /// Creates a configuration; every parameter defaults as documented on its property.
+        public init(group: String = "tributary-processor", batchSize: Int = 500, encoding: RecordEncoding = .json) {
+            self.group = group
+            self.batchSize = batchSize
+            self.encoding = encoding
+        }
+    }
+
+    private let log: any EventLog
+    private let configuration: Configuration
+    private let normalizer: Normalizer
+    private let logger: Logger
+    private let eventsProduced = Counter(label: "tributary_processor_events_total")
+    private let deadLetters = Counter(label: "tributary_dead_letters_total", dimensions: [("topic", "raw-events.dlq")])
+    private let decodeFailures = Counter(label: "tributary_processor_decode_failures_total")
+
+    /// Creates the role over `log`, decoding with `decoder`.
+    public init(
+        log: any EventLog, decoder: any LogDecoding, configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "tributary.processor")
+    ) {
+        self.log = log
+        self.configuration = configuration
+        self.normalizer = Normalizer(decoder: decoder)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let consumer = try await log.makeGroupConsumer(
+            group: configuration.group, topics: [StandardTopic.rawEvents.name])
+        logger.info("processor started", metadata: ["group": "\(configuration.group)"])
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    let records = try await consumer.poll(
+                        maxRecords: configuration.batchSize, timeout: .milliseconds(250))
+                    guard !records.isEmpty else { continue }
+                    let output = records.flatMap(process)
+                    _ = try await log.append(output)
+                    try await consumer.commit(through: records)
+                }
+            }
+        } catch is CancellationError {
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+        logger.info("processor stopped")
+    }
+
+    /// The records produced for one raw record: canonical events, or one dead letter.
+    func process(_ record: LogRecord) -> [OutgoingRecord] {
+        do {
+            guard let value = record.value else {
+                throw ProcessorError(.invalidRecord, "the record has no value (a tombstone on raw-events)")
+            }
+            let contentType = record.headers.last(named: RecordEncoding.headerName).flatMap {
+                String(validating: $0, as: UTF8.self)
+            }
+            let raw = try RecordEncoding.decode(Tributary_V1_RawBlockRecord.self, from: value, contentType: contentType)
+            let outcome = try normalizer.normalize(raw)
+            for failure in outcome.decodeFailures {
+                decodeFailures.increment()
+                logger.debug(
+                    "log did not decode with its ABI",
+                    metadata: [
+                        "block": "\(raw.block.hash)", "log": "\(failure.logIndex)", "reason": "\(failure.reason)",
+                    ])
+            }
+            let header = RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)
+            let records = try outcome.events.map { event in
+                OutgoingRecord(
+                    topic: StandardTopic.canonicalEvents.name, key: Array(event.id.utf8),
+                    value: try configuration.encoding.encode(event), headers: [header])
+            }
+            eventsProduced.increment(by: records.count)
+            return records
+        } catch {
+            deadLetters.increment()
+            logger.warning(
+                "raw record dead-lettered", metadata: ["position": "\(record.position)", "reason": "\(error)"])
+            return [DeadLetter.record(for: record, reason: "\(error)", role: "processor")]
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import EventLog
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import SwiftProtobuf
+import TributaryModel
+
+/// The router role: consumes `canonical-events`, matches each event against every trigger
+/// (through a ``TriggerIndex``), holds events until their trigger's finality is reached, and
+/// produces `function-invocations` with deterministic ids (``InvocationIdentity``), keyed by
+/// event id so an event's invocations and retractions stay in order.
+///
+/// - Important: Offsets are committed only after the invocations are acknowledged, and never
+///   past an event that is still held: after a crash, held events are read again.
+public struct RouterService: Service {
+    /// Settings of the router role.
+    public struct Configuration: Sendable {
+        /// The consumer group. Default: `tributary-router`.
+        public var group: String
+        /// The most events handled per poll. Default: 500.
+        public var batchSize: Int
+        /// How long an invocation stays wanted (its deadline). Default: 5 minutes.
+        public var invocationDeadline: Duration
+        /// How record values are written. Default: `.json`.
+        public var encoding: RecordEncoding
+
+        /// Creates a configuration; every parameter defaults as documented on its property.
+        public init(
+            group: String = "tributary-router", batchSize: Int = 500, invocationDeadline: Duration = .seconds(300),
+            encoding: RecordEncoding = .json
+        ) {
+            self.group = group
+            self.batchSize = batchSize
+            self.invocationDeadline = invocationDeadline
+            self.encoding = encoding
+        }
+    }
+
+    private let log: any EventLog
+    private let configuration: Configuration
+    private let resolver: any EventSpecificationResolving
+    private let logger: Logger
+    private let invocations = Counter(label: "tributary_router_invocations_total")
+    private let unreadable = Counter(label: "tributary_router_unreadable_events_total")
+
+    /// Creates the role over `log`; trigger events are resolved with `resolver`.
+    public init(
+        log: any EventLog, resolver: any EventSpecificationResolving, configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "tributary.router")
+    ) {
+        self.log = log
+        self.resolver = resolver
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let triggers = CompactedTopicFollower(log: log, topic: StandardTopic.triggers.name)
+        let functions = CompactedTopicFollower(log: log, topic: StandardTopic.functions.name)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await triggers.run() }
+            group.addTask { try await functions.run() }
+            await triggers.waitUntilLoaded()
+            await functions.waitUntilLoaded()
+            try await route(triggers: triggers, functions: functions)
+            group.cancelAll()  // routing ended (graceful shutdown): stop following the registry
+        }
+    }
+
+    private func route(triggers: CompactedTopicFollower, functions: CompactedTopicFollower) async throws {
+        let consumer = try await log.makeGroupConsumer(
+            group: configuration.group, topics: [StandardTopic.canonicalEvents.name])
+        logger.info("router started", metadata: ["group": "\(configuration.group)"])
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await routeBatches(from: consumer, triggers: triggers, functions: functions)
+            }
+        } catch is CancellationError {
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+        logger.info("router stopped")
+    }
+
+    private func routeBatches(
+        from consumer: any GroupConsumer, triggers: CompactedTopicFollower, functions: CompactedTopicFollower
+    ) async throws {
+        var machine = RouterStateMachine()
+        var index = TriggerIndex([])
+        var indexVersion = -1
+        while !Task.isCancelled {
+            let records = try await consumer.poll(maxRecords: configuration.batchSize, timeout: .milliseconds(250))
+            guard !records.isEmpty else { continue }
+            let snapshot = triggers.snapshot
+            if snapshot.version != indexVersion {
+                index = TriggerIndex(compile(snapshot.view))
+                indexVersion = snapshot.version
+                logger.info("trigger index rebuilt", metadata: ["triggers": "\(index.triggers.count)"])
+            }
+            let latestVersions = latestFunctionVersions(functions.snapshot.view)
+            var output: [OutgoingRecord] = []
+            for record in records {
+                guard let event = decode(record) else { continue }
+                let deliveries = machine.receive(
+                    event, matched: index.matches(event),
+                    source: .init(partition: record.partition, offset: record.offset))
+                output += deliveries.compactMap { invocation(for: $0, latestVersions: latestVersions) }
+            }
+            if !output.isEmpty { _ = try await log.append(output) }
+            invocations.increment(by: output.count)
+            var offsets = records.nextOffsets
+            for (partition, lowest) in machine.heldLowWatermarks() {
+                let key = TopicPartition(topic: StandardTopic.canonicalEvents.name, partition: partition)
+                if let next = offsets[key] { offsets[key] = min(next, lowest) }
+            }
+            try await consumer.commit(offsets)
+        }
+    }
+
+    private func decode(_ record: LogRecord) -> Tributary_V1_CanonicalEvent? {
+        guard let value = record.value else { return nil }
+        let contentType = record.headers.last(named: RecordEncoding.headerName).flatMap {
+            String(validating: $0, as: UTF8.self)
+        }
+        do {
+            return try RecordEncoding.decode(Tributary_V1_CanonicalEvent.self, from: value, contentType: contentType)
+        } catch {
+            unreadable.increment()
+            logger.warning(
+                "unreadable canonical event skipped",
+                metadata: ["position": "\(record.position)", "reason": "\(error)"])
+            return nil
+        }
+    }
+
+    private func compile(_ view: CompactedTopicView) -> [CompiledTrigger] {
+        view.values.values.compactMap { record in
+            guard let value = record.value else { return nil }
+            let contentType = record.headers.last(named: RecordEncoding.headerName).flatMap {
+                String(validating: $0, as: UTF8.self)
+            }
+            do {
+                let trigger = try RecordEncoding.decode(
+                    Tributary_V1_TriggerRecord.self, from: value, contentType: contentType)
+                return try CompiledTrigger(trigger, resolver: resolver)
+            } catch {
+                logger.error(
+                    "trigger skipped",
+                    metadata: ["key": "\(String(decoding: record.key ?? [], as: UTF8.self))", "reason": "\(error)"])
+                return nil
+            }
+        }
+        .sorted { $0.id < $1.id }
+    }
+
+    private func latestFunctionVersions(_ view: CompactedTopicView) -> [String: UInt32] {
+        var versions: [String: UInt32] = [:]
+        for record in view.values.values {
+            guard let value = record.value,
+                let function = try? RecordEncoding.decode(
+                    Tributary_V1_FunctionRecord.self, from: value, contentType: nil)
+            else { continue }
+            versions[function.name] = max(versions[function.name] ?? 0, function.version)
+        }
+        return versions
+    }
+
+    private func invocation(
+        for delivery: RouterStateMachine.Delivery, latestVersions: [String: UInt32]
+    ) -> OutgoingRecord? {
+        let trigger = delivery.trigger.record
+        let version = trigger.functionVersion != 0 ? trigger.functionVersion : latestVersions[trigger.functionName]
+        guard let version else {
+            logger.warning(
+                "matched event for a function that is not deployed",
+                metadata: ["trigger": "\(trigger.id)", "function": "\(trigger.functionName)"])
+            return nil
+        }
+        var request = Tributary_V1_InvocationRequest()
+        request.invocationID = InvocationIdentity.invocationID(
+            functionName: trigger.functionName, functionVersion: version, eventID: delivery.event.id,
+            triggerID: trigger.id, retraction: delivery.event.removed)
+        request.functionName = trigger.functionName
+        request.functionVersion = version
+        request.triggerID = trigger.id
+        request.event = delivery.event
+        request.attempt = 1
+        request.deadline = Google_Protobuf_Timestamp(
+            date: Date().addingTimeInterval(configuration.invocationDeadline.seconds))
+        guard let value = try? configuration.encoding.encode(request) else { return nil }
+        return OutgoingRecord(
+            topic: StandardTopic.functionInvocations.name, key: Array(delivery.event.id.utf8), value: value,
+            headers: [RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)])
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
