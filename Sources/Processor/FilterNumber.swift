@@ -35,7 +35,7 @@ struct FilterNumber: Sendable, Hashable {
     /// `nil` when the text is neither or is out of range.
     init?(text: String) {
         let bytes = Array(text.utf8)
-        if FilterBytes.isHex(bytes[...]) {
+        if FilterBytes.isHex(text) {
             guard bytes.count > 2, let magnitude = BigUInt(String(decoding: bytes[2...], as: UTF8.self), radix: 16)
             else { return nil }
             self.init(BigInt(magnitude))
@@ -57,8 +57,7 @@ struct FilterNumber: Sendable, Hashable {
     /// The sign of `text − self`, where `text` is decimal (optionally negative) or `0x` hex;
     /// `nil` when `text` is not a number.
     func compare(text: String) -> Int? {
-        var text = text
-        return text.withUTF8 { compare(bytes: $0) }
+        FilterBytes.withBytes(text) { compare(bytes: $0) }
     }
 
     /// The sign of `bytes − self`; `nil` when `bytes` is not decimal or `0x` hex text.
@@ -116,7 +115,7 @@ struct FilterText: Sendable, Hashable {
     let membershipKey: String
 
     init(_ value: String, isBare: Bool) {
-        let isHex = FilterBytes.isHex(Array(value.utf8)[...])
+        let isHex = FilterBytes.isHex(value)
         self.value = isBare ? FilterBytes.asciiLowercased(value) : value
         self.isHex = isHex
         self.isBare = isBare
@@ -127,73 +126,94 @@ struct FilterText: Sendable, Hashable {
 
 /// Byte-level text helpers shared by the lexer and the evaluator; ASCII only, no allocation on the hot path.
 enum FilterBytes {
-    static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+    static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
 
     static func isHexDigit(_ byte: UInt8) -> Bool {
-        isDigit(byte) || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "f"))
+        isDigit(byte) || (byte | 0x20) &- UInt8(ascii: "a") < 6
     }
 
     static func lowercased(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+        byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
+    }
+
+    /// Runs `body` over the UTF-8 bytes of `text`, in place for native strings.
+    @inline(__always)
+    static func withBytes<Result>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
     }
 
     /// Whether the bytes are `0x` (or `0X`) followed by zero or more hex digits.
-    static func isHex<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
-        var iterator = bytes.makeIterator()
-        guard iterator.next() == UInt8(ascii: "0"), let marker = iterator.next(), marker | 0x20 == UInt8(ascii: "x")
-        else { return false }
-        while let byte = iterator.next() {
-            if !isHexDigit(byte) { return false }
+    static func isHex(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "0"), bytes[1] | 0x20 == UInt8(ascii: "x") else {
+            return false
         }
+        for index in 2..<bytes.count where !isHexDigit(bytes[index]) { return false }
         return true
     }
 
-    static func isHex(_ text: String) -> Bool { isHex(text.utf8) }
+    static func isHex(_ text: String) -> Bool { withBytes(text) { isHex($0) } }
 
-    /// `text` with ASCII letters lowercased; other characters unchanged.
+    /// `text` with ASCII letters lowercased; other characters unchanged. Returns `text` itself when it has no
+    /// uppercase ASCII letter, which is the common case for event data.
     static func asciiLowercased(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return text }
+        let hasUppercase = withBytes(text) { bytes in bytes.contains { $0 &- UInt8(ascii: "A") < 26 } }
+        guard hasUppercase else { return text }
         return String(decoding: text.utf8.map(lowercased), as: UTF8.self)
     }
 
     /// Byte-wise equality, optionally ignoring ASCII case.
     static func equal(_ lhs: String, _ rhs: String, foldCase: Bool) -> Bool {
         guard foldCase else { return lhs == rhs }
-        guard lhs.utf8.count == rhs.utf8.count else { return false }
-        return lhs.utf8.elementsEqual(rhs.utf8) { lowercased($0) == lowercased($1) }
+        return withBytes(lhs) { left in
+            withBytes(rhs) { right in
+                left.count == right.count && matches(left, 0, right, foldCase: true)
+            }
+        }
     }
 
     /// Whether `text` starts with `prefix`, optionally ignoring ASCII case.
     static func hasPrefix(_ text: String, _ prefix: String, foldCase: Bool) -> Bool {
-        let text = text.utf8
-        let prefix = prefix.utf8
-        guard prefix.count <= text.count else { return false }
-        return text.prefix(prefix.count).elementsEqual(prefix) { match($0, $1, foldCase) }
+        withBytes(text) { text in
+            withBytes(prefix) { prefix in
+                prefix.count <= text.count && matches(text, 0, prefix, foldCase: foldCase)
+            }
+        }
     }
 
     /// Whether `text` ends with `suffix`, optionally ignoring ASCII case.
     static func hasSuffix(_ text: String, _ suffix: String, foldCase: Bool) -> Bool {
-        let text = text.utf8
-        let suffix = suffix.utf8
-        guard suffix.count <= text.count else { return false }
-        return text.suffix(suffix.count).elementsEqual(suffix) { match($0, $1, foldCase) }
+        withBytes(text) { text in
+            withBytes(suffix) { suffix in
+                suffix.count <= text.count && matches(text, text.count - suffix.count, suffix, foldCase: foldCase)
+            }
+        }
     }
 
     /// Whether `text` contains `needle`, optionally ignoring ASCII case.
     static func contains(_ text: String, _ needle: String, foldCase: Bool) -> Bool {
-        let haystack = Array(text.utf8)
-        let needle = Array(needle.utf8)
-        guard !needle.isEmpty else { return true }
-        guard needle.count <= haystack.count else { return false }
-        for start in 0...(haystack.count - needle.count) {
-            var offset = 0
-            while offset < needle.count, match(haystack[start + offset], needle[offset], foldCase) { offset += 1 }
-            if offset == needle.count { return true }
+        withBytes(text) { text in
+            withBytes(needle) { needle in
+                guard needle.count <= text.count else { return false }
+                for start in 0...(text.count - needle.count) where matches(text, start, needle, foldCase: foldCase) {
+                    return true
+                }
+                return false
+            }
         }
-        return false
     }
 
-    private static func match(_ lhs: UInt8, _ rhs: UInt8, _ foldCase: Bool) -> Bool {
-        foldCase ? lowercased(lhs) == lowercased(rhs) : lhs == rhs
+    /// Whether `needle` occurs in `text` at `start`; the caller ensures it fits.
+    private static func matches(
+        _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ needle: UnsafeBufferPointer<UInt8>, foldCase: Bool
+    ) -> Bool {
+        if foldCase {
+            for offset in 0..<needle.count where lowercased(text[start + offset]) != lowercased(needle[offset]) {
+                return false
+            }
+        } else {
+            for offset in 0..<needle.count where text[start + offset] != needle[offset] { return false }
+        }
+        return true
     }
 }

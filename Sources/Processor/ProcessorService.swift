@@ -30,34 +30,54 @@ public struct ProcessorService: Service {
 
     private let log: any EventLog
     private let configuration: Configuration
-    private let normalizer: Normalizer
+    private let abis: ABIRegistryBuilder
     private let logger: Logger
     private let eventsProduced = Counter(label: "tributary_processor_events_total")
     private let deadLetters = Counter(label: "tributary_dead_letters_total", dimensions: [("topic", "raw-events.dlq")])
     private let decodeFailures = Counter(label: "tributary_processor_decode_failures_total")
 
-    /// Creates the role over `log`, decoding with `decoder`.
+    /// Creates the role over `log`. Logs are decoded with `abis` plus the event ABIs of the
+    /// deployed functions, which it follows in `tributary.functions`.
     public init(
-        log: any EventLog, decoder: any LogDecoding, configuration: Configuration = Configuration(),
+        log: any EventLog, abis: ABIRegistryBuilder = ABIRegistryBuilder(),
+        configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "tributary.processor")
     ) {
         self.log = log
         self.configuration = configuration
-        self.normalizer = Normalizer(decoder: decoder)
+        self.abis = abis
         self.logger = logger
     }
 
     public func run() async throws {
+        let functions = CompactedTopicFollower(log: log, topic: StandardTopic.functions.name)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await functions.run() }
+            await functions.waitUntilLoaded()
+            try await process(functions: functions)
+            group.cancelAll()  // processing ended (graceful shutdown): stop following functions
+        }
+    }
+
+    private func process(functions: CompactedTopicFollower) async throws {
         let consumer = try await log.makeGroupConsumer(
             group: configuration.group, topics: [StandardTopic.rawEvents.name])
         logger.info("processor started", metadata: ["group": "\(configuration.group)"])
         do {
             try await cancelWhenGracefulShutdown {
+                var normalizer = Normalizer(decoder: NoLogDecoding())
+                var registryVersion = -1
                 while !Task.isCancelled {
                     let records = try await consumer.poll(
                         maxRecords: configuration.batchSize, timeout: .milliseconds(250))
                     guard !records.isEmpty else { continue }
-                    let output = records.flatMap(process)
+                    let snapshot = functions.snapshot
+                    if snapshot.version != registryVersion {
+                        let registry = abis.registry(withFunctions: snapshot.view, logger: logger)
+                        normalizer = Normalizer(decoder: EVMLogDecoding(registry: registry))
+                        registryVersion = snapshot.version
+                    }
+                    let output = records.flatMap { process($0, with: normalizer) }
                     _ = try await log.append(output)
                     try await consumer.commit(through: records)
                 }
@@ -72,7 +92,7 @@ public struct ProcessorService: Service {
     }
 
     /// The records produced for one raw record: canonical events, or one dead letter.
-    func process(_ record: LogRecord) -> [OutgoingRecord] {
+    func process(_ record: LogRecord, with normalizer: Normalizer) -> [OutgoingRecord] {
         do {
             guard let value = record.value else {
                 throw ProcessorError(.invalidRecord, "the record has no value (a tombstone on raw-events)")

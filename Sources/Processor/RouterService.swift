@@ -39,18 +39,20 @@ public struct RouterService: Service {
 
     private let log: any EventLog
     private let configuration: Configuration
-    private let resolver: any EventSpecificationResolving
+    private let abis: ABIRegistryBuilder
     private let logger: Logger
     private let invocations = Counter(label: "tributary_router_invocations_total")
     private let unreadable = Counter(label: "tributary_router_unreadable_events_total")
 
-    /// Creates the role over `log`; trigger events are resolved with `resolver`.
+    /// Creates the role over `log`; trigger events are resolved with `abis` plus the deployed
+    /// functions' event ABIs.
     public init(
-        log: any EventLog, resolver: any EventSpecificationResolving, configuration: Configuration = Configuration(),
+        log: any EventLog, abis: ABIRegistryBuilder = ABIRegistryBuilder(),
+        configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "tributary.router")
     ) {
         self.log = log
-        self.resolver = resolver
+        self.abis = abis
         self.configuration = configuration
         self.logger = logger
     }
@@ -95,12 +97,14 @@ public struct RouterService: Service {
             let records = try await consumer.poll(maxRecords: configuration.batchSize, timeout: .milliseconds(250))
             guard !records.isEmpty else { continue }
             let snapshot = triggers.snapshot
-            if snapshot.version != indexVersion {
-                index = TriggerIndex(compile(snapshot.view))
-                indexVersion = snapshot.version
+            let functionsSnapshot = functions.snapshot
+            if snapshot.version + functionsSnapshot.version != indexVersion {
+                let registry = abis.registry(withFunctions: functionsSnapshot.view, logger: logger)
+                index = TriggerIndex(compile(snapshot.view, resolver: EVMEventResolver(registry: registry)))
+                indexVersion = snapshot.version + functionsSnapshot.version
                 logger.info("trigger index rebuilt", metadata: ["triggers": "\(index.triggers.count)"])
             }
-            let latestVersions = latestFunctionVersions(functions.snapshot.view)
+            let latestVersions = latestFunctionVersions(functionsSnapshot.view)
             var output: [OutgoingRecord] = []
             for record in records {
                 guard let event = decode(record) else { continue }
@@ -136,7 +140,7 @@ public struct RouterService: Service {
         }
     }
 
-    private func compile(_ view: CompactedTopicView) -> [CompiledTrigger] {
+    private func compile(_ view: CompactedTopicView, resolver: any EventSpecificationResolving) -> [CompiledTrigger] {
         view.values.values.compactMap { record in
             guard let value = record.value else { return nil }
             let contentType = record.headers.last(named: RecordEncoding.headerName).flatMap {

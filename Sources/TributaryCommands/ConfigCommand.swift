@@ -21,6 +21,7 @@ struct ConfigCommand: AsyncParsableCommand {
                 ("embedded.directory", configuration.embedded.directory),
                 ("embedded.durability", configuration.embedded.durability.rawValue),
                 ("embedded.maintenanceInterval", "\(configuration.embedded.maintenanceInterval)"),
+                ("processor.abiFiles", configuration.abiFiles.joined(separator: ",")),
                 ("kafka.brokers", configuration.kafka.bootstrapServers),
                 ("kafka.clientId", configuration.kafka.clientID),
                 ("kafka.replicationFactor", "\(configuration.kafka.replicationFactor)"),

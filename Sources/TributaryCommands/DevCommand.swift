@@ -1,5 +1,4 @@
 import ArgumentParser
-import EVM
 import EventLog
 import Foundation
 import Processor
@@ -46,13 +45,11 @@ struct DevCommand: AsyncParsableCommand {
         print("         tributary tail canonical-events --data \(configuration.embedded.directory)")
         fflush(nil)
         if !once {
-            let registry = EventRegistry.builtIn
+            let abis = try ABIRegistryBuilder.configured(try configuration.loadABIs())
             let processor = ProcessorService(
-                log: log, decoder: EVMLogDecoding(registry: registry),
-                configuration: .init(encoding: configuration.encoding), logger: logger)
+                log: log, abis: abis, configuration: .init(encoding: configuration.encoding), logger: logger)
             let router = RouterService(
-                log: log, resolver: EVMEventResolver(registry: registry),
-                configuration: .init(encoding: configuration.encoding), logger: logger)
+                log: log, abis: abis, configuration: .init(encoding: configuration.encoding), logger: logger)
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: [.init(service: processor), .init(service: router)],

@@ -104,6 +104,14 @@ extension TributaryConfiguration {
             $0.kafka.sessionTimeout = try parseDuration($1)
         },
         ConfigurationKey(
+            name: "processor.abiFiles",
+            summary: "comma-separated contract ABI JSON files to decode with (default: built-in ABIs only)"
+        ) {
+            $0.abiFiles = $1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
+        },
+        ConfigurationKey(
             name: "kafka.operationTimeout",
             summary: "how long metadata, commit and admin requests may take (default: 10s)"
         ) {

@@ -1,4 +1,5 @@
 import EmbeddedLog
+import Foundation
 import KafkaLog
 import TributaryModel
 
@@ -24,6 +25,9 @@ public struct TributaryConfiguration: Sendable {
     public var embedded: EmbeddedLogConfiguration
     /// The Kafka log. Default: see ``KafkaConfiguration``.
     public var kafka: KafkaConfiguration
+    /// Contract ABI JSON files the processor decodes with and triggers may name, each known by
+    /// its file name without extension. Default: none (the built-in ABIs only).
+    public var abiFiles: [String] = []
 
     /// Creates a configuration with every default.
     public init(
@@ -36,5 +40,22 @@ public struct TributaryConfiguration: Sendable {
         self.topicPartitions = topicPartitions
         self.embedded = embedded
         self.kafka = kafka
+    }
+}
+
+extension TributaryConfiguration {
+    /// Reads the ``abiFiles``.
+    ///
+    /// - Throws: ``CommandError`` naming the file that cannot be read.
+    func loadABIs() throws -> [(name: String, json: String)] {
+        try abiFiles.map { path in
+            do {
+                let json = try String(contentsOfFile: path, encoding: .utf8)
+                return (URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, json)
+            } catch {
+                throw CommandError(
+                    .invalidConfiguration, "processor.abiFiles: cannot read '\(path)': \(error.localizedDescription)")
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import EVM
 import EventLog
 import Foundation
 import Processor
@@ -59,7 +60,7 @@ import TributaryTesting
             Self.rawRecord(try RecordEncoding.json.encode(Self.makeRawRecord(block: 8, logs: 3))),
             Self.rawRecord(try RecordEncoding.protobuf.encode(Self.makeRawRecord(block: 9, logs: 2))),
         ])
-        let service = ProcessorService(log: log, decoder: NoLogDecoding())
+        let service = ProcessorService(log: log)
         let running = Task { try await service.run() }
 
         let events = try await log.makeReader(topic: "canonical-events", from: .earliest)
@@ -103,5 +104,36 @@ import TributaryTesting
         #expect(outcome.events.count == 2)
         #expect(outcome.events.allSatisfy { $0.removed && $0.status == .confirmed })
         #expect(outcome.events.map(\.logIndex) == [0, 1])
+    }
+}
+
+@Suite struct ProcessorABITests {
+    @Test func functionEventABIsFromTheRegistryTopicDecodeLogs() async throws {
+        let log = InMemoryEventLog()
+        try await ProcessorServiceTests.createTopics(log)
+        var function = Tributary_V1_FunctionRecord()
+        function.name = "pinger"
+        function.version = 1
+        function.manifest.eventAbiJson =
+            #"[{"type":"event","name":"Ping","inputs":[{"name":"n","type":"uint256","indexed":false}]}]"#
+        _ = try await log.append([
+            OutgoingRecord(topic: "tributary.functions", key: "pinger", value: try RecordEncoding.json.encode(function))
+        ])
+        var raw = ProcessorServiceTests.makeRawRecord(block: 12, logs: 1)
+        raw.logs[0].topics = [Hex.encode(Keccak256.hash(Array("Ping(uint256)".utf8)))]
+        raw.logs[0].data = "0x" + String(format: "%064x", 77)
+        _ = try await log.append([ProcessorServiceTests.rawRecord(try RecordEncoding.json.encode(raw))])
+        let service = ProcessorService(log: log)
+        let running = Task { try await service.run() }
+        let reader = try await log.makeReader(topic: "canonical-events", from: .earliest)
+        let records = try await EventLogConformance.readRecords(reader, count: 1)
+        running.cancel()
+        try await running.value
+        await reader.close()
+        let event = try RecordEncoding.decode(
+            Tributary_V1_CanonicalEvent.self, from: records[0].value ?? [], contentType: nil)
+        #expect(event.decoded.name == "Ping")
+        #expect(event.decoded.abi == "pinger")
+        #expect(event.decoded.arguments.first?.value.stringValue == "77")
     }
 }

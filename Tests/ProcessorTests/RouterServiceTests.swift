@@ -28,7 +28,7 @@ import TributaryTesting
         var instant = Tributary_V1_TriggerRecord()
         instant.id = "instant"
         instant.functionName = "alert"
-        instant.event = transferTopic
+        instant.event = "Transfer(address,address,uint256)"
         instant.finality.instant = true
         var confirmed = instant
         confirmed.id = "confirmed"
@@ -51,7 +51,7 @@ import TributaryTesting
                     topic: "canonical-events", key: Array($0.id.utf8), value: try RecordEncoding.json.encode($0),
                     headers: [RecordHeader(name: "content-type", text: "application/json")])
             })
-        let router = RouterService(log: log, resolver: TestResolver())
+        let router = RouterService(log: log)
         let running = Task { try await router.run() }
         let reader = try await log.makeReader(topic: "function-invocations", from: .earliest)
         // instant: block 100, block 101, retraction of 100; confirmations 3: the head (101) is
