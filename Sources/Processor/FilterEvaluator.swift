@@ -113,7 +113,7 @@ enum FilterRuntimeValue: Sendable {
         case .integer(let number): return number
         case .literalNumber(let number): return number.value
         case .literalText(let text): return text.number?.value
-        case .decimal(let text), .text(let text): return FilterNumber(text: text)?.value
+        case .decimal(let text), .text(let text): return FilterNumber.integer(fromText: text)
         default: return nil
         }
     }

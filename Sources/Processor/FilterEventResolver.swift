@@ -8,6 +8,14 @@ import TributaryModel
 /// scan of `decoded.arguments` by name (events have a handful of arguments).
 struct FilterEventResolver: FilterValueResolver {
     let event: Tributary_V1_CanonicalEvent
+    /// The decoded arguments, read once per evaluation when the expression reads any; `nil` otherwise.
+    private let arguments: [Tributary_V1_DecodedArgument]?
+
+    /// Creates a resolver; `readsArguments` fetches the decoded arguments once up front.
+    init(event: Tributary_V1_CanonicalEvent, readsArguments: Bool = false) {
+        self.event = event
+        self.arguments = readsArguments && event.hasDecoded ? event.decoded.arguments : nil
+    }
 
     func value(of path: FilterPathReference) -> FilterRuntimeValue {
         value(of: path.field)
@@ -48,16 +56,26 @@ struct FilterEventResolver: FilterValueResolver {
     }
 
     private func argument(_ selector: FilterPathStep, rest: [FilterPathStep]) -> FilterRuntimeValue {
-        guard event.hasDecoded else { return .missing }
-        let arguments = event.decoded.arguments
-        let found: Tributary_V1_DecodedArgument?
-        switch selector {
-        case .name(let name): found = arguments.first { $0.name == name }
-        case .index(let index): found = index < arguments.count ? arguments[index] : nil
+        let arguments: [Tributary_V1_DecodedArgument]
+        if let prefetched = self.arguments {
+            arguments = prefetched
+        } else {
+            guard event.hasDecoded else { return .missing }
+            arguments = event.decoded.arguments
         }
-        guard let argument = found, argument.hasValue else { return .missing }
-        var value = argument.value
-        var type = Substring(argument.type)
+        var position: Int?
+        switch selector {
+        case .name(let name):
+            for index in arguments.indices where arguments[index].name == name {
+                position = index
+                break
+            }
+        case .index(let index):
+            position = index < arguments.count ? index : nil
+        }
+        guard let position, arguments[position].hasValue else { return .missing }
+        var value = arguments[position].value
+        var type = Substring(arguments[position].type)
         for step in rest {
             switch (step, value.kind) {
             case (.index(let index), .listValue(let list)?):
@@ -95,10 +113,19 @@ struct FilterEventResolver: FilterValueResolver {
 
     /// Whether a Solidity type is `intN` or `uintN` (not an array of them).
     static func isIntegerType(_ type: Substring) -> Bool {
-        var bytes = type.utf8[...]
-        if bytes.first == UInt8(ascii: "u") { bytes = bytes.dropFirst() }
-        guard bytes.starts(with: "int".utf8) else { return false }
-        return bytes.dropFirst(3).allSatisfy(FilterBytes.isDigit)
+        let check = { (bytes: UnsafeBufferPointer<UInt8>) -> Bool in
+            var index = bytes.first == UInt8(ascii: "u") ? 1 : 0
+            guard bytes.count >= index + 3, bytes[index] == UInt8(ascii: "i"), bytes[index + 1] == UInt8(ascii: "n"),
+                bytes[index + 2] == UInt8(ascii: "t")
+            else { return false }
+            index += 3
+            while index < bytes.count {
+                guard FilterBytes.isDigit(bytes[index]) else { return false }
+                index += 1
+            }
+            return true
+        }
+        return type.utf8.withContiguousStorageIfAvailable(check) ?? Array(type.utf8).withUnsafeBufferPointer(check)
     }
 
     /// `uint256` for `uint256[]` or `uint256[3]`; empty when the type is not an array.

@@ -23,6 +23,8 @@ public struct FilterExpression: Sendable, Hashable, CustomStringConvertible {
     /// Every path the expression reads, such as `args.value` and `event.name`.
     public let referencedPaths: Set<FilterPath>
     private let root: FilterNode
+    /// Whether any path reads decoded arguments, so evaluation fetches them once up front.
+    private let readsArguments: Bool
 
     /// Compiles an expression.
     ///
@@ -50,6 +52,7 @@ public struct FilterExpression: Sendable, Hashable, CustomStringConvertible {
         var paths = Set<FilterPath>()
         root.collectPaths(into: &paths)
         self.referencedPaths = paths
+        self.readsArguments = paths.contains { $0.root == "args" }
     }
 
     /// Whether the expression reads decoded fields (`args.…` or `event.…`); when it does, it is false for
@@ -63,7 +66,7 @@ public struct FilterExpression: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter event: A canonical event, decoded or not.
     /// - Returns: The expression's value for the event; never fails.
     public func evaluate(_ event: Tributary_V1_CanonicalEvent) -> Bool {
-        root.evaluate(FilterEventResolver(event: event))
+        root.evaluate(FilterEventResolver(event: event, readsArguments: readsArguments))
     }
 
     /// Whether `context` matches, reading each path through ``FilterContext/filterValue(at:)``.

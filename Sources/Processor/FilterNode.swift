@@ -104,7 +104,7 @@ enum FilterOperand: Sendable {
 }
 
 /// A literal value written in the expression, pre-digested for comparison.
-enum FilterLiteral: Sendable, Hashable {
+enum FilterLiteral: Sendable {
     case number(FilterNumber)
     case text(FilterText)
     case bool(Bool)

@@ -4,7 +4,8 @@ import BigInt
 ///
 /// Decoded integers arrive as decimal text; rather than parsing that text into a `BigInt` on every event,
 /// the literal keeps its canonical decimal and hex digits and compares digit strings directly.
-struct FilterNumber: Sendable, Hashable {
+/// A class so that handing a literal to the evaluator costs one retain.
+final class FilterNumber: Sendable {
     /// The exact value, within −2²⁵⁵ … 2²⁵⁶−1.
     let value: BigInt
     /// Whether the value is below zero.
@@ -33,18 +34,20 @@ struct FilterNumber: Sendable, Hashable {
 
     /// Parses decimal text (an optional `-` and digits) or `0x` hex text, as found in events.
     /// `nil` when the text is neither or is out of range.
-    init?(text: String) {
+    static func parse(_ text: String) -> FilterNumber? {
+        integer(fromText: text).flatMap(FilterNumber.init)
+    }
+
+    /// The integer that decimal text (an optional `-` and digits) or `0x` hex text stands for; `nil` for other text.
+    static func integer(fromText text: String) -> BigInt? {
         let bytes = Array(text.utf8)
         if FilterBytes.isHex(text) {
-            guard bytes.count > 2, let magnitude = BigUInt(String(decoding: bytes[2...], as: UTF8.self), radix: 16)
-            else { return nil }
-            self.init(BigInt(magnitude))
-        } else {
-            let digits = bytes.first == UInt8(ascii: "-") ? bytes[1...] : bytes[...]
-            guard !digits.isEmpty, digits.allSatisfy(FilterBytes.isDigit), let value = BigInt(text, radix: 10)
-            else { return nil }
-            self.init(value)
+            guard bytes.count > 2 else { return nil }
+            return BigUInt(String(decoding: bytes[2...], as: UTF8.self), radix: 16).map { BigInt($0) }
         }
+        let digits = bytes.first == UInt8(ascii: "-") ? bytes[1...] : bytes[...]
+        guard !digits.isEmpty, digits.allSatisfy(FilterBytes.isDigit) else { return nil }
+        return BigInt(text, radix: 10)
     }
 
     /// The sign of `number − self`.
@@ -101,8 +104,9 @@ struct FilterNumber: Sendable, Hashable {
     }
 }
 
-/// A string or hex literal with its comparison facts worked out at compile time.
-struct FilterText: Sendable, Hashable {
+/// A string or hex literal with its comparison facts worked out at compile time; a class so that handing it
+/// to the evaluator costs one retain.
+final class FilterText: Sendable {
     /// The text; lowercased when written as a bare `0x…` literal.
     let value: String
     /// Whether the text is `0x` followed by hex digits (compared case-insensitively).
@@ -119,7 +123,7 @@ struct FilterText: Sendable, Hashable {
         self.value = isBare ? FilterBytes.asciiLowercased(value) : value
         self.isHex = isHex
         self.isBare = isBare
-        self.number = FilterNumber(text: value)
+        self.number = FilterNumber.parse(value)
         self.membershipKey = isHex ? FilterBytes.asciiLowercased(value) : value
     }
 }
@@ -164,7 +168,8 @@ enum FilterBytes {
 
     /// Byte-wise equality, optionally ignoring ASCII case.
     static func equal(_ lhs: String, _ rhs: String, foldCase: Bool) -> Bool {
-        guard foldCase else { return lhs == rhs }
+        if lhs == rhs { return true }
+        guard foldCase else { return false }
         return withBytes(lhs) { left in
             withBytes(rhs) { right in
                 left.count == right.count && matches(left, 0, right, foldCase: true)

@@ -15,6 +15,8 @@ case "kafka":
     try await KafkaLogBenchmark.run(options)
 case "processor":
     try await ProcessorBenchmark.run(options)
+case "router":
+    try ProcessorBenchmark.routerMatching(options)
 case "kafka-latency":
     try await KafkaLatencyProbe.run(options)
 case "kafka-memory":
@@ -25,7 +27,7 @@ case "all":
     try await ProcessorBenchmark.run(options)
 default:
     print(
-        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|all] [--records N] [--soak-records N]"
+        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|all] [--records N] [--soak-records N]"
     )
     exit(2)
 }
