@@ -27,6 +27,7 @@ public struct FilterError: Error, Sendable, Hashable, CustomStringConvertible {
         /// Parentheses or `not` nest deeper than ``FilterExpression/maximumNestingDepth``.
         public static let nestingTooDeep = Code(.nestingTooDeep)
 
+        /// The code's name, for example `syntax`.
         public var description: String { String(describing: value) }
     }
 
@@ -67,6 +68,7 @@ public struct FilterError: Error, Sendable, Hashable, CustomStringConvertible {
         self.line = line
     }
 
+    /// The ``reason``.
     public var description: String { reason }
 
     /// The source on one line and a caret under ``position``, followed by the reason.
@@ -88,6 +90,7 @@ public struct FilterError: Error, Sendable, Hashable, CustomStringConvertible {
             && lhs.expected == rhs.expected && lhs.source == rhs.source
     }
 
+    /// Hashes what the error says.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(code)
         hasher.combine(reason)

@@ -51,7 +51,9 @@ enum FilterRuntimeValue: Sendable {
             if case .bool(let left) = lhs, case .bool(let right) = rhs { return left == right }
             return false
         case (.list, .list):
-            guard case .list(let left) = lhs, case .list(let right) = rhs, left.count == right.count else { return false }
+            guard case .list(let left) = lhs, case .list(let right) = rhs, left.count == right.count else {
+                return false
+            }
             return zip(left, right).allSatisfy { equal($0, $1) }
         default:
             return false

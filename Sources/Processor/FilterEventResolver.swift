@@ -8,13 +8,20 @@ import TributaryModel
 /// scan of `decoded.arguments` by name (events have a handful of arguments).
 struct FilterEventResolver: FilterValueResolver {
     let event: Tributary_V1_CanonicalEvent
-    /// The decoded arguments, read once per evaluation when the expression reads any; `nil` otherwise.
-    private let arguments: [Tributary_V1_DecodedArgument]?
+    /// The decoded form, read once per evaluation when the expression reads `args.…` or `event.…` (copying it
+    /// out of the event is the dearest part of reading a decoded field); `nil` otherwise or when undecoded.
+    private let decoded: Tributary_V1_DecodedEvent?
 
-    /// Creates a resolver; `readsArguments` fetches the decoded arguments once up front.
-    init(event: Tributary_V1_CanonicalEvent, readsArguments: Bool = false) {
+    /// Creates a resolver; `readsDecoded` fetches the decoded form once up front.
+    init(event: Tributary_V1_CanonicalEvent, readsDecoded: Bool = false) {
         self.event = event
-        self.arguments = readsArguments && event.hasDecoded ? event.decoded.arguments : nil
+        self.decoded = readsDecoded && event.hasDecoded ? event.decoded : nil
+    }
+
+    /// The decoded form, prefetched or read now; `nil` when the event was not decoded.
+    private var decodedEvent: Tributary_V1_DecodedEvent? {
+        if let decoded { return decoded }
+        return event.hasDecoded ? event.decoded : nil
     }
 
     func value(of path: FilterPathReference) -> FilterRuntimeValue {
@@ -43,9 +50,9 @@ struct FilterEventResolver: FilterValueResolver {
         case .transactionHash: return .text(event.transactionHash)
         case .transactionIndex: return .unsigned(UInt64(event.transactionIndex))
         case .logIndex: return .unsigned(UInt64(event.logIndex))
-        case .eventName: return event.hasDecoded ? .text(event.decoded.name) : .missing
-        case .eventSignature: return event.hasDecoded ? .text(event.decoded.signature) : .missing
-        case .eventABI: return event.hasDecoded ? .text(event.decoded.abi) : .missing
+        case .eventName: return decodedEvent.map { .text($0.name) } ?? .missing
+        case .eventSignature: return decodedEvent.map { .text($0.signature) } ?? .missing
+        case .eventABI: return decodedEvent.map { .text($0.abi) } ?? .missing
         case .topics: return .list(event.topics.map(FilterRuntimeValue.text))
         case .topic(let index):
             let topics = event.topics
@@ -56,13 +63,7 @@ struct FilterEventResolver: FilterValueResolver {
     }
 
     private func argument(_ selector: FilterPathStep, rest: [FilterPathStep]) -> FilterRuntimeValue {
-        let arguments: [Tributary_V1_DecodedArgument]
-        if let prefetched = self.arguments {
-            arguments = prefetched
-        } else {
-            guard event.hasDecoded else { return .missing }
-            arguments = event.decoded.arguments
-        }
+        guard let arguments = decodedEvent?.arguments else { return .missing }
         var position: Int?
         switch selector {
         case .name(let name):

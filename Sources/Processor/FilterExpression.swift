@@ -23,8 +23,8 @@ public struct FilterExpression: Sendable, Hashable, CustomStringConvertible {
     /// Every path the expression reads, such as `args.value` and `event.name`.
     public let referencedPaths: Set<FilterPath>
     private let root: FilterNode
-    /// Whether any path reads decoded arguments, so evaluation fetches them once up front.
-    private let readsArguments: Bool
+    /// Whether any path reads the decoded form, so evaluation fetches it once up front.
+    private let readsDecoded: Bool
 
     /// Compiles an expression.
     ///
@@ -52,7 +52,7 @@ public struct FilterExpression: Sendable, Hashable, CustomStringConvertible {
         var paths = Set<FilterPath>()
         root.collectPaths(into: &paths)
         self.referencedPaths = paths
-        self.readsArguments = paths.contains { $0.root == "args" }
+        self.readsDecoded = paths.contains { $0.requiresDecodedEvent }
     }
 
     /// Whether the expression reads decoded fields (`args.…` or `event.…`); when it does, it is false for
@@ -66,7 +66,7 @@ public struct FilterExpression: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter event: A canonical event, decoded or not.
     /// - Returns: The expression's value for the event; never fails.
     public func evaluate(_ event: Tributary_V1_CanonicalEvent) -> Bool {
-        root.evaluate(FilterEventResolver(event: event, readsArguments: readsArguments))
+        root.evaluate(FilterEventResolver(event: event, readsDecoded: readsDecoded))
     }
 
     /// Whether `context` matches, reading each path through ``FilterContext/filterValue(at:)``.
@@ -82,6 +82,7 @@ public struct FilterExpression: Sendable, Hashable, CustomStringConvertible {
         lhs.description == rhs.description
     }
 
+    /// Hashes the normalized description.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(description)
     }

@@ -103,7 +103,8 @@ enum FilterField: Sendable, Hashable {
         } else if root == "args" {
             guard components.count > 1 else {
                 throw failure(
-                    "'args' needs an argument name or index", at: 1, expected: ["an argument name", "an argument index"],
+                    "'args' needs an argument name or index", at: 1,
+                    expected: ["an argument name", "an argument index"],
                     hint: ", as in args.value or args.0")
             }
             let steps = components.dropFirst().map(FilterPathStep.init)

@@ -138,7 +138,9 @@ struct FilterLexer {
     private mutating func number(from start: Int) throws(FilterError) -> FilterToken {
         let negative = characters[offset] == "-"
         if negative { offset += 1 }
-        if characters[offset] == "0", offset + 1 < characters.count, characters[offset + 1] == "x" || characters[offset + 1] == "X" {
+        if characters[offset] == "0", offset + 1 < characters.count,
+            characters[offset + 1] == "x" || characters[offset + 1] == "X"
+        {
             if negative { throw error("a hex value cannot be negative", at: start) }
             return try hex(from: start)
         }
@@ -169,9 +171,12 @@ struct FilterLexer {
         }
         let text = String(characters[start..<offset])
         if text.hasSuffix("_") || text.contains("_.") || text.contains("_e") || text.contains("_E") {
-            throw error("'\(text)' is not a valid number: '_' may only separate digits", at: start, code: .invalidNumber)
+            throw error(
+                "'\(text)' is not a valid number: '_' may only separate digits", at: start, code: .invalidNumber)
         }
-        guard let number = makeNumber(digits: digits, fractionLength: fractionLength, exponent: exponent, negative: negative)
+        guard
+            let number = makeNumber(
+                digits: digits, fractionLength: fractionLength, exponent: exponent, negative: negative)
         else {
             throw error(
                 "the number '\(text)' at position \(start) is outside the 256-bit range (-2^255 … 2^256-1)", at: start,
@@ -234,7 +239,8 @@ struct FilterLexer {
             let character = characters[offset]
             if character == quote {
                 offset += 1
-                return FilterToken(kind: .string(value), start: start, end: offset, text: String(characters[start..<offset]))
+                return FilterToken(
+                    kind: .string(value), start: start, end: offset, text: String(characters[start..<offset]))
             }
             if character == "\\" {
                 guard offset + 1 < characters.count else { break }

@@ -33,7 +33,8 @@ indirect enum FilterNode: Sendable {
         case .compare(let lhs, let comparison, let rhs):
             return "\(lhs.description) \(comparison.rawValue) \(rhs.description)"
         case .membership(let operand, let list): return "\(operand.description) in \(list.description)"
-        case .text(let lhs, let operation, let rhs): return "\(lhs.description) \(operation.rawValue) \(rhs.description)"
+        case .text(let lhs, let operation, let rhs):
+            return "\(lhs.description) \(operation.rawValue) \(rhs.description)"
         case .truthy(let operand): return operand.description
         }
     }

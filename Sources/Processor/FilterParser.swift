@@ -34,13 +34,15 @@ struct FilterParser {
     /// - Throws: ``FilterError`` for the first problem found, in source order.
     mutating func parse() throws(FilterError) -> FilterNode {
         if case .end = current.kind {
-            throw syntax("expected a condition at position \(current.start), found an empty expression",
+            throw syntax(
+                "expected a condition at position \(current.start), found an empty expression",
                 expected: Self.conditionExpected)
         }
         let node = try parseOr()
         guard case .end = current.kind else {
             if case .symbol(.closeParen) = current.kind {
-                throw syntax("unbalanced ')' at position \(current.start): no '(' is open",
+                throw syntax(
+                    "unbalanced ')' at position \(current.start): no '(' is open",
                     expected: ["and", "or", "end of input"])
             }
             throw unexpected("'and', 'or' or end of input", expected: ["and", "or", "end of input"])
@@ -56,7 +58,8 @@ struct FilterParser {
             try advance()
             terms.append(try parseAnd())
         }
-        return terms.count == 1 ? terms[0] : .any(terms.flatMap { if case .any(let inner) = $0 { inner } else { [$0] } })
+        return terms.count == 1
+            ? terms[0] : .any(terms.flatMap { if case .any(let inner) = $0 { inner } else { [$0] } })
     }
 
     private mutating func parseAnd() throws(FilterError) -> FilterNode {
@@ -65,7 +68,8 @@ struct FilterParser {
             try advance()
             terms.append(try parseUnary())
         }
-        return terms.count == 1 ? terms[0] : .all(terms.flatMap { if case .all(let inner) = $0 { inner } else { [$0] } })
+        return terms.count == 1
+            ? terms[0] : .all(terms.flatMap { if case .all(let inner) = $0 { inner } else { [$0] } })
     }
 
     private mutating func parseUnary() throws(FilterError) -> FilterNode {
@@ -227,7 +231,9 @@ struct FilterParser {
         return syntax(reason, expected: expected, line: line)
     }
 
-    private func syntax(_ reason: String, expected: [String], at position: Int? = nil, line: Int = #line) -> FilterError {
-        FilterError(.syntax, reason, position: position ?? current.start, expected: expected, source: source, line: line)
+    private func syntax(_ reason: String, expected: [String], at position: Int? = nil, line: Int = #line) -> FilterError
+    {
+        FilterError(
+            .syntax, reason, position: position ?? current.start, expected: expected, source: source, line: line)
     }
 }

@@ -85,7 +85,8 @@ enum FilterTypeCheck {
             try checkStatus(lhs, rhs, position: position, source: source)
             try checkStatus(rhs, lhs, position: position, source: source)
         default:
-            var reason = "'\(lhs.description)' is \(describe(left)) and '\(rhs.description)' is \(describe(right)),"
+            var reason =
+                "'\(lhs.description)' is \(describe(left)) and '\(rhs.description)' is \(describe(right)),"
                 + " so '\(comparison.rawValue)' is always \(comparison == .notEqual)"
             if case .list = left { reason += "; use 'contains' to look inside a list" }
             throw mismatch(reason)

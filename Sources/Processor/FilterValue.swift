@@ -14,6 +14,7 @@ public enum FilterValue: Sendable, Hashable, CustomStringConvertible {
     /// An ordered list, for example an array or tuple argument.
     case list([FilterValue])
 
+    /// The value as the filter language writes it: `true`, `42`, `"text"`, `[1, 2]`.
     public var description: String {
         switch self {
         case .bool(let value): return String(value)

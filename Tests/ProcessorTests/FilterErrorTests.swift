@@ -9,7 +9,10 @@ struct MalformedFilter: Sendable, CustomTestStringConvertible {
     let reason: String
     let expected: [String]
 
-    init(_ source: String, _ code: FilterError.Code, at position: Int, _ reason: String, expecting expected: [String] = []) {
+    init(
+        _ source: String, _ code: FilterError.Code, at position: Int, _ reason: String,
+        expecting expected: [String] = []
+    ) {
         self.source = source
         self.code = code
         self.position = position
@@ -40,9 +43,11 @@ struct FilterErrorTests {
         MalformedFilter("args.value contains", .syntax, at: 19, "expected a value at position 19"),
         MalformedFilter(
             "(args.value > 5", .syntax, at: 15,
-            "expected ')' at position 15 to close the '(' at position 0, found end of input", expecting: [")", "and", "or"]),
+            "expected ')' at position 15 to close the '(' at position 0, found end of input",
+            expecting: [")", "and", "or"]),
         MalformedFilter(
-            "args.value > 5 and (removed", .syntax, at: 27, "expected ')' at position 27 to close the '(' at position 19"),
+            "args.value > 5 and (removed", .syntax, at: 27,
+            "expected ')' at position 27 to close the '(' at position 19"),
         MalformedFilter("((args.a == 1)", .syntax, at: 14, "to close the '(' at position 0"),
         MalformedFilter("args.value > 5)", .syntax, at: 14, "unbalanced ')' at position 14"),
         MalformedFilter(")", .syntax, at: 0, "expected a condition at position 0, found ')'"),
@@ -57,7 +62,8 @@ struct FilterErrorTests {
             "args.to in 0xabc", .syntax, at: 11, "expected '[' after 'in' at position 11, found '0xabc'",
             expecting: ["["]),
         MalformedFilter("args.to in", .syntax, at: 10, "expected '[' after 'in' at position 10, found end of input"),
-        MalformedFilter("args.value in [1, 2", .syntax, at: 19, "expected ',' or ']' at position 19", expecting: [",", "]"]),
+        MalformedFilter(
+            "args.value in [1, 2", .syntax, at: 19, "expected ',' or ']' at position 19", expecting: [",", "]"]),
         MalformedFilter("args.value in [1,]", .syntax, at: 17, "expected a literal at position 17, found ']'"),
         MalformedFilter("args.value in [args.x]", .syntax, at: 15, "a list holds literals only"),
         MalformedFilter(
@@ -80,7 +86,8 @@ struct FilterErrorTests {
             "args.value > 5 and", .syntax, at: 18, "expected a condition at position 18, found end of input",
             expecting: ["a path", "a literal", "not", "("]),
         MalformedFilter("and args.value > 5", .syntax, at: 0, "expected a condition at position 0, found 'and'"),
-        MalformedFilter("args.value > 5 and or removed", .syntax, at: 19, "expected a condition at position 19, found 'or'"),
+        MalformedFilter(
+            "args.value > 5 and or removed", .syntax, at: 19, "expected a condition at position 19, found 'or'"),
         MalformedFilter("removed ||", .syntax, at: 10, "expected a condition at position 10"),
         MalformedFilter("not", .syntax, at: 3, "expected a condition at position 3, found end of input"),
         MalformedFilter("", .syntax, at: 0, "found an empty expression"),
@@ -88,30 +95,39 @@ struct FilterErrorTests {
         MalformedFilter(
             "args.value > 5 args.x", .syntax, at: 15,
             "expected 'and', 'or' or end of input at position 15, found 'args.x'"),
-        MalformedFilter("args.value < 5 < 6", .syntax, at: 15, "expected 'and', 'or' or end of input at position 15, found '<'"),
+        MalformedFilter(
+            "args.value < 5 < 6", .syntax, at: 15, "expected 'and', 'or' or end of input at position 15, found '<'"),
         MalformedFilter("args.value = 5", .syntax, at: 11, "expected '==' at position 11", expecting: ["=="]),
         MalformedFilter("args.value & 5", .syntax, at: 11, "expected '&&' at position 11"),
         MalformedFilter("args.value | 5", .syntax, at: 11, "expected '||' at position 11"),
         MalformedFilter("args.value > 5 @", .syntax, at: 15, "unexpected character '@' at position 15"),
-        MalformedFilter("block.number", .syntax, at: 12, "expected a comparison operator after 'block.number' at position 12"),
+        MalformedFilter(
+            "block.number", .syntax, at: 12, "expected a comparison operator after 'block.number' at position 12"),
         MalformedFilter("5", .syntax, at: 1, "expected a comparison operator after '5' at position 1"),
-        MalformedFilter("\"x\" and removed", .syntax, at: 4, "expected a comparison operator after '\"x\"' at position 4"),
+        MalformedFilter(
+            "\"x\" and removed", .syntax, at: 4, "expected a comparison operator after '\"x\"' at position 4"),
         MalformedFilter("args.", .syntax, at: 5, "expected a field name after '.' at position 5, found end of input"),
-        MalformedFilter("args.value. > 1", .syntax, at: 11, "expected a field name after '.' at position 11, found ' '"),
+        MalformedFilter(
+            "args.value. > 1", .syntax, at: 11, "expected a field name after '.' at position 11, found ' '"),
         MalformedFilter("args.1x == 1", .syntax, at: 5, "a path index must be a number at position 5"),
         MalformedFilter(
-            "foo.bar == 1", .unknownPath, at: 0, "unknown path 'foo.bar' at position 0; a path starts with one of args, event",
-            expecting: ["args", "event", "tx", "block", "log", "topics", "address", "chain", "status", "removed", "data", "id"]),
+            "foo.bar == 1", .unknownPath, at: 0,
+            "unknown path 'foo.bar' at position 0; a path starts with one of args, event",
+            expecting: [
+                "args", "event", "tx", "block", "log", "topics", "address", "chain", "status", "removed", "data", "id",
+            ]),
         MalformedFilter("args.value > 5 and value > 5", .unknownPath, at: 19, "unknown path 'value' at position 19"),
         MalformedFilter("AND", .unknownPath, at: 0, "keywords are lowercase: did you mean 'and'?"),
         MalformedFilter(
             "block.height > 5", .unknownPath, at: 6, "unknown field 'height' of 'block' at position 6",
             expecting: ["hash", "number", "parent_hash", "timestamp"]),
         MalformedFilter("block == 5", .unknownPath, at: 5, "'block' needs a field"),
-        MalformedFilter("block.number.low > 5", .unknownPath, at: 13, "'block.number' has no field 'low' at position 13"),
+        MalformedFilter(
+            "block.number.low > 5", .unknownPath, at: 13, "'block.number' has no field 'low' at position 13"),
         MalformedFilter("address.x == 1", .unknownPath, at: 8, "'address' has no field 'x'"),
         MalformedFilter("args == 1", .unknownPath, at: 4, "'args' needs an argument name or index"),
-        MalformedFilter("topics.x == 0x01", .unknownPath, at: 7, "expected a topic index such as topics.0, found 'x' at position 7"),
+        MalformedFilter(
+            "topics.x == 0x01", .unknownPath, at: 7, "expected a topic index such as topics.0, found 'x' at position 7"),
         MalformedFilter("removed > 1", .typeMismatch, at: 8, "'>' compares numbers, but 'removed' is a boolean"),
         MalformedFilter("args.v < \"abc\"", .typeMismatch, at: 7, "'<' compares numbers, but '\"abc\"' is text"),
         MalformedFilter("event.name > 5", .typeMismatch, at: 11, "'>' compares numbers, but 'event.name' is text"),
@@ -123,7 +139,8 @@ struct FilterErrorTests {
         MalformedFilter("1 != true", .typeMismatch, at: 2, "so '!=' is always true"),
         MalformedFilter("topics == 0x01", .typeMismatch, at: 7, "use 'contains' to look inside a list"),
         MalformedFilter("removed in [1, 2]", .typeMismatch, at: 12, "'removed' is a boolean and '1' is a number"),
-        MalformedFilter("removed starts_with \"t\"", .typeMismatch, at: 8, "needs text or a list, but 'removed' is a boolean"),
+        MalformedFilter(
+            "removed starts_with \"t\"", .typeMismatch, at: 8, "needs text or a list, but 'removed' is a boolean"),
         MalformedFilter("topics starts_with 0x01", .typeMismatch, at: 7, "use 'contains'"),
         MalformedFilter("event.name contains true", .typeMismatch, at: 11, "'true' is a boolean"),
         MalformedFilter(
@@ -131,7 +148,8 @@ struct FilterErrorTests {
             expecting: ["unspecified", "pending", "confirmed", "finalized"]),
         MalformedFilter("status in [\"confirmed\", \"done\"]", .invalidValue, at: 24, "not \"done\""),
         // Positions count characters, not bytes.
-        MalformedFilter("event.name == \"héllo\" and foo == 1", .unknownPath, at: 26, "unknown path 'foo' at position 26"),
+        MalformedFilter(
+            "event.name == \"héllo\" and foo == 1", .unknownPath, at: 26, "unknown path 'foo' at position 26"),
         MalformedFilter("event.name == '🦄🦄' and foo == 1", .unknownPath, at: 23, "unknown path 'foo' at position 23"),
         MalformedFilter("event.name == '🦄' 🦄", .syntax, at: 18, "unexpected character '🦄' at position 18"),
     ]
@@ -156,7 +174,9 @@ struct FilterErrorTests {
         #expect(error.diagnostic == "args.value > \n" + caret)
         let multiline = try #require(Self.compileError("removed and\nfoo == 1"))
         #expect(multiline.position == 12)
-        #expect(multiline.diagnostic.hasPrefix("removed and foo == 1\n" + String(repeating: " ", count: 12) + "^ unknown path 'foo'"))
+        #expect(
+            multiline.diagnostic.hasPrefix(
+                "removed and foo == 1\n" + String(repeating: " ", count: 12) + "^ unknown path 'foo'"))
     }
 
     @Test func nestingIsBounded() throws {
@@ -174,7 +194,9 @@ struct FilterErrorTests {
         #expect(negations.code == .nestingTooDeep)
         let parentheses = try #require(Self.compileError(String(repeating: "(", count: 100_000)))
         #expect(parentheses.code == .nestingTooDeep)
-        #expect(try FilterExpression.compile(String(repeating: "not ", count: limit) + "removed").evaluate(["removed": true]))
+        #expect(
+            try FilterExpression.compile(String(repeating: "not ", count: limit) + "removed").evaluate(["removed": true]
+            ))
     }
 
     @Test func longFlatExpressionsCompile() throws {

@@ -14,7 +14,9 @@ enum FilterSamples {
     static let uint256Max = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
     static let int256Min = "-57896044618658097711785492504343953926634992332820282019728792003956564819968"
 
-    static func argument(_ name: String, _ type: String, _ value: Google_Protobuf_Value, indexed: Bool = false)
+    static func argument(
+        _ name: String, _ type: String, _ value: Google_Protobuf_Value, indexed: Bool = false
+    )
         -> Tributary_V1_DecodedArgument
     {
         var argument = Tributary_V1_DecodedArgument()
@@ -60,7 +62,8 @@ enum FilterSamples {
     }
 
     /// An ERC-20 `Transfer(address,address,uint256)`.
-    static func transfer(from: String = alice, to: String = bob, value: String = "1000") -> Tributary_V1_CanonicalEvent {
+    static func transfer(from: String = alice, to: String = bob, value: String = "1000") -> Tributary_V1_CanonicalEvent
+    {
         var event = decoded(
             name: "Transfer", signature: "Transfer(address,address,uint256)",
             arguments: [
@@ -75,13 +78,15 @@ enum FilterSamples {
     /// A Uniswap V3 `Swap` with signed amounts.
     static func swap(amount0: String, amount1: String) -> Tributary_V1_CanonicalEvent {
         decoded(
-            name: "Swap", signature: "Swap(address,address,int256,int256,uint160,uint128,int24)", abi: "uniswap-v3-pool",
+            name: "Swap", signature: "Swap(address,address,int256,int256,uint160,uint128,int24)",
+            abi: "uniswap-v3-pool",
             arguments: [
                 argument("sender", "address", Google_Protobuf_Value(stringValue: alice), indexed: true),
                 argument("recipient", "address", Google_Protobuf_Value(stringValue: bob), indexed: true),
                 argument("amount0", "int256", Google_Protobuf_Value(stringValue: amount0)),
                 argument("amount1", "int256", Google_Protobuf_Value(stringValue: amount1)),
-                argument("sqrtPriceX96", "uint160", Google_Protobuf_Value(stringValue: "79228162514264337593543950336")),
+                argument(
+                    "sqrtPriceX96", "uint160", Google_Protobuf_Value(stringValue: "79228162514264337593543950336")),
                 argument("liquidity", "uint128", Google_Protobuf_Value(stringValue: "18446744073709551616")),
                 argument("tick", "int24", Google_Protobuf_Value(stringValue: "-887272")),
             ])
@@ -89,7 +94,8 @@ enum FilterSamples {
 
     /// An event with list, tuple, bool, string and bytes arguments.
     static func assorted() -> Tributary_V1_CanonicalEvent {
-        let ids = Google_Protobuf_ListValue(values: ["5", "7", uint256Max].map { Google_Protobuf_Value(stringValue: $0) })
+        let ids = Google_Protobuf_ListValue(
+            values: ["5", "7", uint256Max].map { Google_Protobuf_Value(stringValue: $0) })
         let order = Google_Protobuf_ListValue(values: [
             Google_Protobuf_Value(stringValue: bob), Google_Protobuf_Value(stringValue: "12"),
         ])
@@ -141,7 +147,9 @@ struct FilterLanguageTests {
         FilterCase("args.value > 1000e18", bigTransfer, true),
         FilterCase("args.value == 1.000000000000000000001e21", bigTransfer, true),
         FilterCase("args.value == \(FilterSamples.uint256Max)", maxTransfer, true),
-        FilterCase("args.value > 115792089237316195423570985008687907853269984665640564039457584007913129639934", maxTransfer, true),
+        FilterCase(
+            "args.value > 115792089237316195423570985008687907853269984665640564039457584007913129639934", maxTransfer,
+            true),
         FilterCase("args.value < \(FilterSamples.uint256Max)", maxTransfer, false),
         FilterCase("args.value <= \(FilterSamples.uint256Max)", maxTransfer, true),
         FilterCase("args.value > 18446744073709551615", maxTransfer, true),
@@ -163,7 +171,8 @@ struct FilterLanguageTests {
         FilterCase("args.amount0 < -4", swap, true),
         FilterCase("args.amount0 > -5", swap, false),
         FilterCase("args.amount1 == \(FilterSamples.int256Min)", swap, true),
-        FilterCase("args.amount1 < -57896044618658097711785492504343953926634992332820282019728792003956564819967", swap, true),
+        FilterCase(
+            "args.amount1 < -57896044618658097711785492504343953926634992332820282019728792003956564819967", swap, true),
         FilterCase("args.amount1 < \(FilterSamples.uint256Max)", swap, true),
         FilterCase("args.tick == -887272", swap, true),
         FilterCase("args.amount0 < 0 or args.amount1 < 0", swap, true),
@@ -185,7 +194,9 @@ struct FilterLanguageTests {
         FilterCase("address == 0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", transfer, true),
         FilterCase("args.from != 0x0000000000000000000000000000000000000000", transfer, true),
         FilterCase("args.from == \(FilterSamples.zero)", FilterSamples.transfer(from: FilterSamples.zero), true),
-        FilterCase("args.to in [0x1111111111111111111111111111111111111112, 0xAB5801A7D398351B8BE11C439E05C5B3259AEC9B]", transfer, true),
+        FilterCase(
+            "args.to in [0x1111111111111111111111111111111111111112, 0xAB5801A7D398351B8BE11C439E05C5B3259AEC9B]",
+            transfer, true),
         FilterCase("args.to in [0x1111111111111111111111111111111111111112]", transfer, false),
         FilterCase("args.to in []", transfer, false),
         FilterCase("not args.to in [\(FilterSamples.alice)]", transfer, true),
@@ -352,8 +363,10 @@ struct FilterLanguageTests {
             "event.name == \"Transfer\" and (args.value > 5 or args.to in [0x01]) and not removed and args.value < 9")
         #expect(
             expression.referencedPaths
-                == [FilterPath(["event", "name"]), FilterPath(["args", "value"]), FilterPath(["args", "to"]),
-                    FilterPath(["removed"])])
+                == [
+                    FilterPath(["event", "name"]), FilterPath(["args", "value"]), FilterPath(["args", "to"]),
+                    FilterPath(["removed"]),
+                ])
         #expect(expression.requiresDecodedEvent)
         let envelope = try FilterExpression.compile("address == 0x01 and block.number > 5 and topics.1 == 0x02")
         #expect(envelope.referencedPaths.map(\.description).sorted() == ["address", "block.number", "topics.1"])
@@ -384,7 +397,9 @@ struct FilterLanguageTests {
     }
 
     @Test func evaluatesMembershipListsOfManyAddresses() throws {
-        let recipients = (0..<500).map { "0x" + String(repeating: "0", count: 37) + String($0, radix: 16).leftPadded(to: 3) }
+        let recipients = (0..<500).map {
+            "0x" + String(repeating: "0", count: 37) + String($0, radix: 16).leftPadded(to: 3)
+        }
         let expression = try FilterExpression.compile(
             "args.to in [\(recipients.joined(separator: ", ")), 0xAB5801A7D398351B8BE11C439E05C5B3259AEC9B]")
         #expect(expression.evaluate(FilterSamples.transfer()))
