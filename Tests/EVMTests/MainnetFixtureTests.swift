@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Golden tests against real mainnet logs and the ERC-20 transfers that ethereum-etl
-/// (blockchain-etl/ethereum-etl, MIT) extracts from them; see /work/shared/fixtures/mainnet/PROVENANCE.md.
+/// (blockchain-etl/ethereum-etl, MIT) extracts from them; see Tests/Fixtures/mainnet/PROVENANCE.md.
 ///
 /// ethereum-etl reports a log as an ERC-20 transfer only when topic0 is the Transfer signature,
 /// there are exactly three topics and the data is 32 bytes. Here: the registry's

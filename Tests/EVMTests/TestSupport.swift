@@ -17,22 +17,20 @@ func word(_ value: UInt64) -> [UInt8] {
     [UInt8](repeating: 0, count: 24) + (0..<8).reversed().map { UInt8(truncatingIfNeeded: value >> (UInt64($0) * 8)) }
 }
 
-/// Golden fixtures shared by the project, located relative to this file:
-/// /work/main/Tests/EVMTests/TestSupport.swift → /work/shared/fixtures.
+/// Golden fixtures committed with the tests (Tests/Fixtures, real mainnet data; see
+/// Tests/Fixtures/mainnet/PROVENANCE.md), located relative to this file.
 enum Fixtures {
     static let root: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent()  // EVMTests
         .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // main
-        .deletingLastPathComponent()  // work
-        .appendingPathComponent("shared/fixtures")
+        .appendingPathComponent("Fixtures")
 
     /// The fixture file's contents, or a test failure naming the missing path.
     static func data(_ relativePath: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Data {
         let url = root.appendingPathComponent(relativePath)
         guard FileManager.default.fileExists(atPath: url.path) else {
             Issue.record(
-                "fixture missing: \(url.path) — the shared fixtures (/work/shared/fixtures) must sit next to the package",
+                "fixture missing: \(url.path) — Tests/Fixtures is part of the repository",
                 sourceLocation: sourceLocation)
             throw CocoaError(.fileNoSuchFile)
         }

@@ -8,9 +8,9 @@ import TributaryModel
 /// transfers ethereum-etl extracts are reproduced exactly, and logs it skips are not taken for
 /// transfers.
 @Suite struct MainnetGoldenTests {
+    /// Real mainnet data committed with the tests; see Tests/Fixtures/mainnet/PROVENANCE.md.
     static let fixtures = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/fixtures/mainnet")
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/mainnet")
 
     struct Transfer: Hashable {
         var token, from, to, value, transaction: String
