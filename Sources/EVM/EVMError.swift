@@ -55,6 +55,8 @@ public struct EVMError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let decodingLimitExceeded = Code("decodingLimitExceeded")
         /// A value given to the encoder does not match its ABI type or is out of its range.
         public static let valueMismatch = Code("valueMismatch")
+        /// A JSON-RPC response is malformed or inconsistent (the reason names the field).
+        public static let invalidResponse = Code("invalidResponse")
     }
 
     /// What kind of failure this is.
