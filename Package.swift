@@ -85,6 +85,16 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The chain adapter role: JSON-RPC transport, backfill, live tail, reorgs, finality.
+        .target(
+            name: "ChainAdapter",
+            dependencies: [
+                "EVM", "EventLog", "TributaryModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // CLI commands and the one place that assembles services.
         .target(
             name: "TributaryCommands",
@@ -114,6 +124,11 @@ let package = Package(
         .testTarget(
             name: "EVMTests",
             dependencies: ["EVM", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ChainAdapterTests",
+            dependencies: ["ChainAdapter", "EVM", "TributaryModel"],
             swiftSettings: strictSwift
         ),
         .testTarget(
