@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -90,6 +91,7 @@ let package = Package(
             name: "ChainAdapter",
             dependencies: [
                 "EVM", "EventLog", "TributaryModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -128,7 +130,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChainAdapterTests",
-            dependencies: ["ChainAdapter", "EVM", "TributaryModel"],
+            dependencies: ["ChainAdapter", "EVM", "TributaryModel", "TributaryTesting"],
             swiftSettings: strictSwift
         ),
         .testTarget(

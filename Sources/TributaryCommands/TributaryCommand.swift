@@ -6,7 +6,7 @@ public struct TributaryCommand: AsyncParsableCommand {
         commandName: "tributary",
         abstract: "Turns on-chain activity into real-time, programmable streams.",
         subcommands: [
-            DevCommand.self, TopicsCommand.self, TailCommand.self, ProduceCommand.self, ConfigCommand.self,
+            DevCommand.self, DevnetCommand.self, TopicsCommand.self, TailCommand.self, ProduceCommand.self, ConfigCommand.self,
         ]
     )
 

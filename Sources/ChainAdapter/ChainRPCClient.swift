@@ -1,0 +1,113 @@
+import EVM
+import Foundation
+
+/// The typed JSON-RPC calls the adapter makes, over an ``EndpointPool``.
+public struct ChainRPCClient: Sendable {
+    /// A block to ask for.
+    public enum BlockTag: Sendable, Hashable {
+        case number(UInt64)
+        case latest, safe, finalized
+
+        var parameter: String {
+            switch self {
+            case .number(let number): "0x" + String(number, radix: 16)
+            case .latest: "latest"
+            case .safe: "safe"
+            case .finalized: "finalized"
+            }
+        }
+    }
+
+    /// The endpoints.
+    public let pool: EndpointPool
+
+    /// Creates a client over `pool`.
+    public init(pool: EndpointPool) {
+        self.pool = pool
+    }
+
+    /// `eth_chainId`.
+    public func chainID() async throws -> UInt64 {
+        try await pool.call("eth_chainId", []) { try Self.quantity($0, "eth_chainId") }
+    }
+
+    /// `eth_blockNumber`.
+    public func blockNumber() async throws -> UInt64 {
+        try await pool.call("eth_blockNumber", []) { try Self.quantity($0, "eth_blockNumber") }
+    }
+
+    /// `eth_getBlockByNumber` without transactions; `nil` when the node has no such block.
+    public func header(_ tag: BlockTag) async throws -> RPCBlockHeader? {
+        try await pool.call("eth_getBlockByNumber", [tag.parameter, false]) { try Self.optionalHeader($0) }
+    }
+
+    /// `eth_getBlockByHash` without transactions; `nil` when the node does not know the hash.
+    public func header(hash: String) async throws -> RPCBlockHeader? {
+        try await pool.call("eth_getBlockByHash", [hash, false]) { try Self.optionalHeader($0) }
+    }
+
+    /// Headers of several blocks in one batched request, in the order asked.
+    public func headers(_ numbers: [UInt64]) async throws -> [RPCBlockHeader?] {
+        guard !numbers.isEmpty else { return [] }
+        return try await pool.batch(numbers.map { ("eth_getBlockByNumber", [BlockTag.number($0).parameter, false]) }) {
+            try $0.map { try Self.optionalHeader($0.get()) }
+        }
+    }
+
+    /// `eth_getLogs` over `from...to`, optionally for some addresses and topics.
+    ///
+    /// - Throws: ``ChainAdapterError`` `.tooManyResults` (with the provider's suggested range when
+    ///   given) or `.rangeTooLarge` for the caller to split the range.
+    public func logs(
+        from: UInt64, to: UInt64, addresses: [String] = [], topics: [[String]?] = []
+    ) async throws
+        -> [RPCLog]
+    {
+        var filter: [String: Any] = [
+            "fromBlock": BlockTag.number(from).parameter, "toBlock": BlockTag.number(to).parameter,
+        ]
+        if !addresses.isEmpty { filter["address"] = addresses }
+        if !topics.isEmpty { filter["topics"] = topics.map { $0 as Any? ?? NSNull() } }
+        return try await pool.call("eth_getLogs", [filter]) { try Self.logs($0, inRange: from...to) }
+    }
+
+    /// `eth_getLogs` for one block by hash.
+    public func logs(blockHash: String) async throws -> [RPCLog] {
+        try await pool.call("eth_getLogs", [["blockHash": blockHash]]) { result in
+            let logs = try Self.logs(result, inRange: nil)
+            if let stray = logs.first(where: { $0.blockHash != blockHash.lowercased() }) {
+                throw ChainAdapterError(
+                    .malformedResponse, "eth_getLogs by blockHash returned a log of block \(stray.blockHash)")
+            }
+            return logs
+        }
+    }
+
+    private static func quantity(_ result: Any, _ method: String) throws -> UInt64 {
+        guard let text = result as? String else {
+            throw ChainAdapterError(.malformedResponse, "\(method): expected a hex quantity")
+        }
+        do { return try RPCDecoding.quantity(text, method) } catch {
+            throw ChainAdapterError(.malformedResponse, "\(error)")
+        }
+    }
+
+    private static func optionalHeader(_ result: Any) throws -> RPCBlockHeader? {
+        if result is NSNull { return nil }
+        do { return try RPCDecoding.blockHeader(result) } catch {
+            throw ChainAdapterError(.malformedResponse, (error as? EVMError)?.reason ?? "\(error)")
+        }
+    }
+
+    private static func logs(_ result: Any, inRange range: ClosedRange<UInt64>?) throws -> [RPCLog] {
+        let logs: [RPCLog]
+        do { logs = try RPCDecoding.logs(result) } catch {
+            throw ChainAdapterError(.malformedResponse, (error as? EVMError)?.reason ?? "\(error)")
+        }
+        if let range, let stray = logs.first(where: { !range.contains($0.blockNumber) }) {
+            throw ChainAdapterError(
+                .malformedResponse, "eth_getLogs for blocks \(range) returned a log of block \(stray.blockNumber)")
+        }
+        return logs
+    }
+}
