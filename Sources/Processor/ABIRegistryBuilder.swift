@@ -38,7 +38,7 @@ public struct ABIRegistryBuilder: Sendable {
         for record in records {
             guard let value = record.value,
                 let function = try? RecordEncoding.decode(
-                    Tributary_V1_FunctionRecord.self, from: value, contentType: nil),
+                    Tributary_V1_FunctionRecord.self, from: value, contentType: record.contentType),
                 !function.manifest.eventAbiJson.isEmpty
             else { continue }
             do {

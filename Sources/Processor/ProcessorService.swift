@@ -60,35 +60,25 @@ public struct ProcessorService: Service {
     }
 
     private func process(functions: CompactedTopicFollower) async throws {
-        let consumer = try await log.makeGroupConsumer(
-            group: configuration.group, topics: [StandardTopic.rawEvents.name])
-        logger.info("processor started", metadata: ["group": "\(configuration.group)"])
-        do {
-            try await cancelWhenGracefulShutdown {
-                var normalizer = Normalizer(decoder: NoLogDecoding())
-                var registryVersion = -1
-                while !Task.isCancelled {
-                    let records = try await consumer.poll(
-                        maxRecords: configuration.batchSize, timeout: .milliseconds(250))
-                    guard !records.isEmpty else { continue }
-                    let snapshot = functions.snapshot
-                    if snapshot.version != registryVersion {
-                        let registry = abis.registry(withFunctions: snapshot.view, logger: logger)
-                        normalizer = Normalizer(decoder: EVMLogDecoding(registry: registry))
-                        registryVersion = snapshot.version
-                    }
-                    let output = records.flatMap { process($0, with: normalizer) }
-                    _ = try await log.append(output)
-                    try await consumer.commit(through: records)
+        try await GroupConsumerLoop.run(
+            log: log, group: configuration.group, topic: StandardTopic.rawEvents.name, role: "processor", logger: logger
+        ) { consumer in
+            var normalizer = Normalizer(decoder: NoLogDecoding())
+            var registryVersion = -1
+            while !Task.isCancelled {
+                let records = try await consumer.poll(maxRecords: configuration.batchSize, timeout: .milliseconds(250))
+                guard !records.isEmpty else { continue }
+                let snapshot = functions.snapshot
+                if snapshot.version != registryVersion {
+                    let registry = abis.registry(withFunctions: snapshot.view, logger: logger)
+                    normalizer = Normalizer(decoder: EVMLogDecoding(registry: registry))
+                    registryVersion = snapshot.version
                 }
+                let output = records.flatMap { process($0, with: normalizer) }
+                _ = try await log.append(output)
+                try await consumer.commit(through: records)
             }
-        } catch is CancellationError {
-        } catch {
-            await consumer.close()
-            throw error
         }
-        await consumer.close()
-        logger.info("processor stopped")
     }
 
     /// The records produced for one raw record: canonical events, or one dead letter.
@@ -97,10 +87,8 @@ public struct ProcessorService: Service {
             guard let value = record.value else {
                 throw ProcessorError(.invalidRecord, "the record has no value (a tombstone on raw-events)")
             }
-            let contentType = record.headers.last(named: RecordEncoding.headerName).flatMap {
-                String(validating: $0, as: UTF8.self)
-            }
-            let raw = try RecordEncoding.decode(Tributary_V1_RawBlockRecord.self, from: value, contentType: contentType)
+            let raw = try RecordEncoding.decode(
+                Tributary_V1_RawBlockRecord.self, from: value, contentType: record.contentType)
             let outcome = try normalizer.normalize(raw)
             for failure in outcome.decodeFailures {
                 decodeFailures.increment()

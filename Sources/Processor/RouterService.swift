@@ -71,20 +71,12 @@ public struct RouterService: Service {
     }
 
     private func route(triggers: CompactedTopicFollower, functions: CompactedTopicFollower) async throws {
-        let consumer = try await log.makeGroupConsumer(
-            group: configuration.group, topics: [StandardTopic.canonicalEvents.name])
-        logger.info("router started", metadata: ["group": "\(configuration.group)"])
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await routeBatches(from: consumer, triggers: triggers, functions: functions)
-            }
-        } catch is CancellationError {
-        } catch {
-            await consumer.close()
-            throw error
+        try await GroupConsumerLoop.run(
+            log: log, group: configuration.group, topic: StandardTopic.canonicalEvents.name, role: "router",
+            logger: logger
+        ) { consumer in
+            try await routeBatches(from: consumer, triggers: triggers, functions: functions)
         }
-        await consumer.close()
-        logger.info("router stopped")
     }
 
     private func routeBatches(
@@ -126,11 +118,9 @@ public struct RouterService: Service {
 
     private func decode(_ record: LogRecord) -> Tributary_V1_CanonicalEvent? {
         guard let value = record.value else { return nil }
-        let contentType = record.headers.last(named: RecordEncoding.headerName).flatMap {
-            String(validating: $0, as: UTF8.self)
-        }
         do {
-            return try RecordEncoding.decode(Tributary_V1_CanonicalEvent.self, from: value, contentType: contentType)
+            return try RecordEncoding.decode(
+                Tributary_V1_CanonicalEvent.self, from: value, contentType: record.contentType)
         } catch {
             unreadable.increment()
             logger.warning(
@@ -143,12 +133,9 @@ public struct RouterService: Service {
     private func compile(_ view: CompactedTopicView, resolver: any EventSpecificationResolving) -> [CompiledTrigger] {
         view.values.values.compactMap { record in
             guard let value = record.value else { return nil }
-            let contentType = record.headers.last(named: RecordEncoding.headerName).flatMap {
-                String(validating: $0, as: UTF8.self)
-            }
             do {
                 let trigger = try RecordEncoding.decode(
-                    Tributary_V1_TriggerRecord.self, from: value, contentType: contentType)
+                    Tributary_V1_TriggerRecord.self, from: value, contentType: record.contentType)
                 return try CompiledTrigger(trigger, resolver: resolver)
             } catch {
                 logger.error(
@@ -165,7 +152,7 @@ public struct RouterService: Service {
         for record in view.values.values {
             guard let value = record.value,
                 let function = try? RecordEncoding.decode(
-                    Tributary_V1_FunctionRecord.self, from: value, contentType: nil)
+                    Tributary_V1_FunctionRecord.self, from: value, contentType: record.contentType)
             else { continue }
             versions[function.name] = max(versions[function.name] ?? 0, function.version)
         }

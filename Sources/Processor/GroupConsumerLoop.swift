@@ -1,0 +1,34 @@
+import EventLog
+import Logging
+import ServiceLifecycle
+import TributaryModel
+
+/// What the processor and router share: consume a topic in a group until graceful shutdown,
+/// closing the consumer however the loop ends.
+enum GroupConsumerLoop {
+    /// Joins `group` on `topic` and runs `body` with the consumer until graceful shutdown or
+    /// cancellation; other errors are rethrown after the consumer is closed.
+    static func run(
+        log: any EventLog, group: String, topic: String, role: String, logger: Logger,
+        _ body: @escaping @Sendable (any GroupConsumer) async throws -> Void
+    ) async throws {
+        let consumer = try await log.makeGroupConsumer(group: group, topics: [topic])
+        logger.info("\(role) started", metadata: ["group": "\(group)"])
+        do {
+            try await cancelWhenGracefulShutdown { try await body(consumer) }
+        } catch is CancellationError {
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+        logger.info("\(role) stopped")
+    }
+}
+
+extension LogRecord {
+    /// The value's encoding as its `content-type` header names it, if it has one.
+    var contentType: String? {
+        headers.last(named: RecordEncoding.headerName).flatMap { String(validating: $0, as: UTF8.self) }
+    }
+}
