@@ -1,0 +1,185 @@
+import EVM
+import Logging
+import Metrics
+import TributaryModel
+
+/// Backfills a block range with `eth_getLogs`: adaptive range sizes (``BackfillRangePlanner``),
+/// bounded parallel requests, every block's header fetched in batches to check the logs against
+/// its bloom, and raw block records handed on strictly in block order.
+///
+/// Completeness: a block whose bloom says it has logs but got none, or whose logs are not all in
+/// its bloom, is fetched again by block hash (from whichever endpoint the pool picks) and counted
+/// in `tributary_adapter_refetched_blocks_total`.
+public struct Backfiller: Sendable {
+    /// Settings of a backfill.
+    public struct Configuration: Sendable {
+        /// The first `eth_getLogs` range size, in blocks. Default: 500.
+        public var initialRange: UInt64
+        /// The largest range size. Default: 10,000.
+        public var maximumRange: UInt64
+        /// Parallel `eth_getLogs` requests. Default: 4.
+        public var maximumInFlight: Int
+        /// Headers per batched request. Default: 100.
+        public var headerBatchSize: Int
+
+        /// Creates a configuration; every parameter defaults as documented on its property.
+        public init(
+            initialRange: UInt64 = 500, maximumRange: UInt64 = 10_000, maximumInFlight: Int = 4,
+            headerBatchSize: Int = 100
+        ) {
+            self.initialRange = initialRange
+            self.maximumRange = maximumRange
+            self.maximumInFlight = maximumInFlight
+            self.headerBatchSize = headerBatchSize
+        }
+    }
+
+    private let client: ChainRPCClient
+    private let chainID: String
+    private let configuration: Configuration
+    private let logger: Logger
+
+    /// Creates a backfiller for `chainID` (CAIP-2) over `client`.
+    public init(
+        client: ChainRPCClient, chainID: String, configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "tributary.adapter.backfill")
+    ) {
+        self.client = client
+        self.chainID = chainID
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Backfills `range`, handing each completed run of blocks (blocks with logs only) to `emit`
+    /// in block order; `status` gives each block's finality status.
+    public func run(
+        _ range: ClosedRange<UInt64>, status: @escaping @Sendable (UInt64) -> Tributary_V1_FinalityStatus,
+        emit: ([Tributary_V1_RawBlockRecord]) async throws -> Void
+    ) async throws {
+        var planner = BackfillRangePlanner(
+            first: range.lowerBound, last: range.upperBound, initialRange: configuration.initialRange,
+            maximumRange: configuration.maximumRange, maximumInFlight: configuration.maximumInFlight)
+        var finished: [UInt64: BackfillRangePlanner.Completed<[Tributary_V1_RawBlockRecord]>] = [:]
+        try await withThrowingTaskGroup(
+            of: (ClosedRange<UInt64>, Result<[Tributary_V1_RawBlockRecord], ChainAdapterError>).self
+        ) { group in
+            var running = 0
+            while !planner.isFinished {
+                while let next = planner.nextRange() {
+                    running += 1
+                    group.addTask { (next, await fetch(next, status: status)) }
+                }
+                guard running > 0, let (done, result) = try await group.next() else { break }
+                running -= 1
+                switch result {
+                case .success(let records):
+                    planner.succeeded(done)
+                    finished[done.lowerBound] = .init(range: done, payload: records)
+                    Counter(label: "tributary_adapter_backfilled_blocks_total", dimensions: [("chain", chainID)])
+                        .increment(by: Int(done.upperBound - done.lowerBound + 1))
+                case .failure(let error):
+                    switch error.code {
+                    case .tooManyResults: planner.failed(done, .tooManyResults(suggested: error.suggestedRange))
+                    case .rangeTooLarge:
+                        planner.failed(done, .rangeTooLarge(limit: JSONRPCResponseParser.rangeLimit(in: error.reason)))
+                    case _ where error.isTransient: planner.failed(done, .transient)
+                    default: throw error
+                    }
+                    logger.debug("backfill range retried", metadata: ["range": "\(done)", "reason": "\(error)"])
+                }
+                for completed in planner.release(&finished) where !completed.payload.isEmpty {
+                    try await emit(completed.payload)
+                }
+            }
+        }
+    }
+
+    /// The raw records of the blocks in `range` that have logs, checked against their blooms.
+    private func fetch(
+        _ range: ClosedRange<UInt64>, status: @Sendable (UInt64) -> Tributary_V1_FinalityStatus
+    ) async -> Result<[Tributary_V1_RawBlockRecord], ChainAdapterError> {
+        do {
+            var logs = Dictionary(grouping: try await client.logs(from: range.lowerBound, to: range.upperBound)) {
+                $0.blockNumber
+            }
+            var headers: [RPCBlockHeader] = []
+            for chunk in stride(from: range.lowerBound, through: range.upperBound, by: configuration.headerBatchSize) {
+                let numbers = Array(chunk...min(range.upperBound, chunk + UInt64(configuration.headerBatchSize) - 1))
+                headers += try await client.headers(numbers).enumerated().map { index, header in
+                    guard let header else {
+                        throw ChainAdapterError(.malformedResponse, "block \(numbers[index]) is missing from the node")
+                    }
+                    return header
+                }
+            }
+            var records: [Tributary_V1_RawBlockRecord] = []
+            for header in headers {
+                var blockLogs = logs.removeValue(forKey: header.number) ?? []
+                if try !Self.complete(blockLogs, header: header) {
+                    Counter(label: "tributary_adapter_refetched_blocks_total", dimensions: [("chain", chainID)])
+                        .increment()
+                    blockLogs = try await client.logs(blockHash: header.hash)
+                    guard try Self.complete(blockLogs, header: header) else {
+                        throw ChainAdapterError(
+                            .malformedResponse,
+                            "block \(header.number): logs disagree with its bloom even after a refetch")
+                    }
+                }
+                guard !blockLogs.isEmpty else { continue }
+                records.append(
+                    RawBlockRecords.make(
+                        chainID: chainID, header: header, logs: blockLogs, status: status(header.number)))
+            }
+            return .success(records)
+        } catch let error as ChainAdapterError {
+            return .failure(error)
+        } catch {
+            return .failure(ChainAdapterError(.malformedResponse, "\(error)"))
+        }
+    }
+
+    /// Whether `logs` are plausibly all of the block's logs: same block hash, each in the bloom,
+    /// and none missing when the bloom is not empty.
+    static func complete(_ logs: [RPCLog], header: RPCBlockHeader) throws -> Bool {
+        if logs.isEmpty { return header.bloomIsEmpty }
+        for log in logs {
+            guard log.blockHash == header.hash else { return false }
+            for value in [log.address] + log.topics where !LogsBloom.mayContain(header.logsBloom, try Hex.decode(value))
+            {
+                return false
+            }
+        }
+        return true
+    }
+}
+
+/// Builds the raw records the adapter produces to `raw-events`.
+public enum RawBlockRecords {
+    /// The record of one block and its logs.
+    public static func make(
+        chainID: String, header: RPCBlockHeader, logs: [RPCLog], status: Tributary_V1_FinalityStatus,
+        removed: Bool = false
+    ) -> Tributary_V1_RawBlockRecord {
+        var record = Tributary_V1_RawBlockRecord()
+        record.block.chainID = chainID
+        record.block.number = header.number
+        record.block.hash = header.hash
+        record.block.parentHash = header.parentHash
+        record.block.timestamp = header.timestamp
+        record.block.logsBloom = Hex.encode(header.logsBloom)
+        record.block.transactionCount = UInt32(header.transactionHashes.count)
+        record.status = status
+        record.removed = removed
+        record.logs = logs.sorted { $0.logIndex < $1.logIndex }.map { log in
+            var raw = Tributary_V1_RawLog()
+            raw.address = log.address
+            raw.topics = log.topics
+            raw.data = log.data
+            raw.logIndex = log.logIndex
+            raw.transactionHash = log.transactionHash
+            raw.transactionIndex = log.transactionIndex
+            return raw
+        }
+        return record
+    }
+}
