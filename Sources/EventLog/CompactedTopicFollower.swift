@@ -55,6 +55,8 @@ public final class CompactedTopicFollower: Sendable {
             }
         } catch {
             await reader.close()
+            // Cancellation is how a follower is stopped (some stores throw it from reads).
+            if error is CancellationError || Task.isCancelled { return }
             throw error
         }
         await reader.close()

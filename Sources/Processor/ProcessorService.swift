@@ -51,11 +51,15 @@ public struct ProcessorService: Service {
 
     public func run() async throws {
         let functions = CompactedTopicFollower(log: log, topic: StandardTopic.functions.name)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await functions.run() }
-            await functions.waitUntilLoaded()
-            try await process(functions: functions)
-            group.cancelAll()  // processing ended (graceful shutdown): stop following functions
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await functions.run() }
+                await functions.waitUntilLoaded()
+                try await process(functions: functions)
+                group.cancelAll()  // processing ended (graceful shutdown): stop following functions
+            }
+        } catch is CancellationError {
+            // Stopped: the followers end by cancellation.
         }
     }
 

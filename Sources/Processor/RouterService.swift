@@ -60,13 +60,17 @@ public struct RouterService: Service {
     public func run() async throws {
         let triggers = CompactedTopicFollower(log: log, topic: StandardTopic.triggers.name)
         let functions = CompactedTopicFollower(log: log, topic: StandardTopic.functions.name)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await triggers.run() }
-            group.addTask { try await functions.run() }
-            await triggers.waitUntilLoaded()
-            await functions.waitUntilLoaded()
-            try await route(triggers: triggers, functions: functions)
-            group.cancelAll()  // routing ended (graceful shutdown): stop following the registry
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await triggers.run() }
+                group.addTask { try await functions.run() }
+                await triggers.waitUntilLoaded()
+                await functions.waitUntilLoaded()
+                try await route(triggers: triggers, functions: functions)
+                group.cancelAll()  // routing ended (graceful shutdown): stop following the registry
+            }
+        } catch is CancellationError {
+            // Stopped: the followers end by cancellation.
         }
     }
 

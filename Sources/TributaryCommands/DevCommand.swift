@@ -39,24 +39,42 @@ struct DevCommand: AsyncParsableCommand {
             let records = topic.partitions.reduce(Int64(0)) { $0 + $1.endOffset - $1.startOffset }
             print("  \(topic.name): \(topic.partitions.count) partitions, \(records) records")
         }
-        print("running: event log (embedded, \(configuration.encoding.rawValue) records), processor, router")
-        print("not built yet: chain adapter, wasm-host, gateway — nothing is ingested yet")
-        print("inspect: tributary topics --data \(configuration.embedded.directory)")
-        print("         tributary tail canonical-events --data \(configuration.embedded.directory)")
-        fflush(nil)
-        if !once {
+        let announcementLines = [
+            "running: event log (embedded, \(configuration.encoding.rawValue) records), processor, router",
+            "not built yet: chain adapter, wasm-host, gateway — nothing is ingested yet",
+            "inspect: tributary topics --data \(configuration.embedded.directory)",
+            "         tributary tail canonical-events --data \(configuration.embedded.directory)",
+        ]
+        if once {
+            announcementLines.forEach { print($0) }
+            fflush(nil)
+        } else {
             let abis = try ABIRegistryBuilder.configured(try configuration.loadABIs())
             let processor = ProcessorService(
                 log: log, abis: abis, configuration: .init(encoding: configuration.encoding), logger: logger)
             let router = RouterService(
                 log: log, abis: abis, configuration: .init(encoding: configuration.encoding), logger: logger)
+            // Announced from inside the group: its signal handlers are installed by then, so a
+            // Ctrl-C right after the announcement stops everything gracefully.
+            let announcement = AnnouncementService(lines: announcementLines)
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: processor), .init(service: router)],
+                    services: [.init(service: announcement), .init(service: processor), .init(service: router)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
             print("tributary dev: stopped")
         }
         try await log.shutdown()
+    }
+}
+
+/// Prints what `tributary dev` runs once the service group is up, then waits for shutdown.
+struct AnnouncementService: Service {
+    let lines: [String]
+
+    func run() async throws {
+        lines.forEach { print($0) }
+        fflush(nil)
+        try? await gracefulShutdown()
     }
 }

@@ -104,6 +104,28 @@ import TributaryTesting
         }
     }
 
+    @Test func devRunsTheRolesAndStopsCleanlyOnSIGINT() throws {
+        let data = TemporaryDirectory()
+        defer { data.remove() }
+        let dev = try runner.start(["dev", "--data", data.path])
+        // Interrupt only once dev says what runs (its signal handling is installed right after).
+        var stdout = ""
+        let handle = dev.stdout.fileHandleForReading
+        while !stdout.contains("running:") {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            stdout += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(stdout.contains("running: event log"))
+        kill(dev.process.processIdentifier, SIGINT)
+        stdout += String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: dev.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        dev.process.waitUntilExit()
+        #expect(dev.process.terminationStatus == 0, "\(stderr)")
+        #expect(stdout.contains("tributary dev: stopped"))
+        #expect(!stderr.contains("Error"), "\(stderr)")
+    }
+
     @Test func configCheckNamesTheOffendingKey() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
