@@ -1,4 +1,5 @@
 import EVM
+import EventLog
 import Foundation
 import Logging
 import Metrics
@@ -123,6 +124,6 @@ public final class EndpointPool: Sendable {
 
 extension Timer {
     fileprivate func recordInterval(since start: ContinuousClock.Instant) {
-        recordNanoseconds(start.duration(to: .now).nanoseconds)
+        recordNanoseconds(start.duration(to: .now).wholeNanoseconds)
     }
 }

@@ -1,3 +1,5 @@
+import EventLog
+
 /// Chooses which JSON-RPC endpoint of a chain serves the next request: healthy endpoints by
 /// weight and health score, failed ones cooling down with exponential backoff and jitter
 /// (or for as long as a 429's `Retry-After` asks), each within its request-rate limit.
@@ -105,7 +107,7 @@ struct EndpointPoolStateMachine {
     private mutating func refill(_ index: Int, now: ContinuousClock.Instant) {
         guard let rate = standings[index].requestsPerSecond else { return }
         let elapsed = standings[index].lastRefill.duration(to: now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.secondsValue
         standings[index].tokens = min(max(1, rate), standings[index].tokens + seconds * rate)
         standings[index].lastRefill = now
     }

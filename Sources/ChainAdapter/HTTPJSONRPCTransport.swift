@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EventLog
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -27,7 +28,8 @@ final class HTTPJSONRPCTransport: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: TimeAmount.nanoseconds(Int64(timeout.nanoseconds)))
+            response = try await client.execute(
+                request, timeout: TimeAmount.nanoseconds(Int64(timeout.wholeNanoseconds)))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw ChainAdapterError(.timeout, "\(endpoint.redacted) did not answer within \(timeout)")
         } catch {
@@ -67,10 +69,4 @@ final class HTTPJSONRPCTransport: Sendable {
 
     /// Nothing to release: the shared client outlives every transport.
     func shutdown() async {}
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
-    }
 }

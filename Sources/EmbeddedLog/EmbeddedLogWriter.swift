@@ -110,8 +110,7 @@ final class EmbeddedLogWriter: Sendable {
     private func run() {
         // A zero interval would make the loop spin; maintenance never runs more often than this.
         let interval = max(configuration.maintenanceInterval, .milliseconds(100))
-        let (seconds, attoseconds) = interval.components
-        let intervalMilliseconds = Int(min(seconds, 86_400 * 365)) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+        let intervalMilliseconds = Int(min(interval, .seconds(86_400 * 365)).wholeMilliseconds)
         var lastMaintenance = ContinuousClock.now
         while true {
             _ = wakeup.wait(timeout: DispatchTime.now() + .milliseconds(intervalMilliseconds))

@@ -48,15 +48,8 @@ package final class InProcessReader: LogReader {
         // Rotate the starting partition so one busy partition cannot starve the others.
         for step in 0..<partitions.count where result.count < maxRecords {
             let (partition, offset) = partitions[(startIndex + step) % partitions.count]
-            var records = try await store.fetch(partition, from: offset, limit: maxRecords - result.count)
-            if records.isEmpty {
-                // Retention may have removed what we pointed at: skip to the oldest retained record.
-                let bounds = try await store.bounds(of: partition)
-                if offset < bounds.start {
-                    records = try await store.fetch(partition, from: bounds.start, limit: maxRecords - result.count)
-                    if records.isEmpty { advanced[partition] = bounds.start }
-                }
-            }
+            // `fetch` returns what is at or after `offset`, so records retention removed are skipped.
+            let records = try await store.fetch(partition, from: offset, limit: maxRecords - result.count)
             if let last = records.last { advanced[partition] = last.offset + 1 }
             result += records
         }

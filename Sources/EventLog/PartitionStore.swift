@@ -10,7 +10,8 @@ package protocol PartitionStore: Sendable {
     func partitionCounts() async throws -> [String: Int]
     /// The first retained offset and the end offset of a partition.
     func bounds(of partition: TopicPartition) async throws -> (start: Int64, end: Int64)
-    /// Up to `limit` records of `partition` from `offset` on, in offset order.
+    /// Up to `limit` records of `partition` at or after `offset`, in offset order; records
+    /// retention or compaction removed are skipped, not an error.
     func fetch(_ partition: TopicPartition, from offset: Int64, limit: Int) async throws -> [LogRecord]
     /// A group's committed offsets.
     func committedOffsets(group: String) async throws -> [TopicPartition: Int64]

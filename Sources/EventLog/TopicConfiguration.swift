@@ -25,6 +25,6 @@ public struct TopicConfiguration: Sendable, Hashable {
 
     /// The retention age in milliseconds, as Kafka's `retention.ms`.
     public var retentionMilliseconds: Int64? {
-        retentionAge.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+        retentionAge?.wholeMilliseconds
     }
 }

@@ -181,8 +181,7 @@ extension KafkaConfiguration {
 extension Duration {
     /// Whole milliseconds, rounded down, as librdkafka's `*.ms` properties and timeouts want.
     var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+        Int(wholeMilliseconds)
     }
 
     /// Milliseconds clamped to librdkafka's `int` timeout parameters.

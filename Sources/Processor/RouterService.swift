@@ -184,16 +184,10 @@ public struct RouterService: Service {
         request.event = delivery.event
         request.attempt = 1
         request.deadline = Google_Protobuf_Timestamp(
-            date: Date().addingTimeInterval(configuration.invocationDeadline.seconds))
+            date: Date().addingTimeInterval(configuration.invocationDeadline.secondsValue))
         guard let value = try? configuration.encoding.encode(request) else { return nil }
         return OutgoingRecord(
             topic: StandardTopic.functionInvocations.name, key: Array(delivery.event.id.utf8), value: value,
             headers: [RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)])
-    }
-}
-
-extension Duration {
-    fileprivate var seconds: TimeInterval {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

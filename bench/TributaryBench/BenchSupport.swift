@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 
 /// Command-line options shared by the benchmarks.
@@ -35,7 +36,7 @@ func measure(_ label: String, records: Int, _ body: () async throws -> Void) asy
     let start = ContinuousClock.now
     try await body()
     let elapsed = ContinuousClock.now - start
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let seconds = elapsed.secondsValue
     let rate = Double(records) / seconds
     print(
         "\(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", rate)) records/s  (\(records) in \(String(format: "%.3f", seconds)) s)"

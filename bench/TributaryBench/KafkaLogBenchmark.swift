@@ -26,7 +26,7 @@ enum KafkaLogBenchmark {
             configuration.linger = .milliseconds(5)
             let outcome = try await RawKafkaProducerBaseline.produce(keyed, configuration: configuration)
             let seconds =
-                Double(outcome.elapsed.components.seconds) + Double(outcome.elapsed.components.attoseconds) / 1e18
+                outcome.elapsed.secondsValue
             let rate = Double(outcome.delivered) / seconds
             raw.append(rate)
             print(

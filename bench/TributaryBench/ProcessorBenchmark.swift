@@ -117,7 +117,7 @@ func measureSync(_ label: String, records: Int, _ body: () throws -> Void) rethr
     let start = ContinuousClock.now
     try body()
     let elapsed = ContinuousClock.now - start
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let seconds = elapsed.secondsValue
     let rate = Double(records) / seconds
     print(
         "\(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", rate)) events/s  (\(records) in \(String(format: "%.3f", seconds)) s)"
