@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -92,8 +93,10 @@ let package = Package(
             dependencies: [
                 "EVM", "EventLog", "TributaryModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -101,7 +104,7 @@ let package = Package(
         .target(
             name: "TributaryCommands",
             dependencies: [
-                "TributaryModel", "EventLog", "EmbeddedLog", "KafkaLog", "EVM", "Processor",
+                "TributaryModel", "EventLog", "EmbeddedLog", "KafkaLog", "EVM", "Processor", "ChainAdapter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -113,13 +116,15 @@ let package = Package(
         // Test support: never linked by production targets.
         .target(
             name: "TributaryTesting",
-            dependencies: ["EventLog", "KafkaLog", "TributaryModel"],
+            dependencies: ["EventLog", "KafkaLog", "TributaryModel", "ChainAdapter", "EVM"],
             swiftSettings: strictSwift
         ),
         // Benchmarks (release builds; see BENCHMARKS.md).
         .executableTarget(
             name: "TributaryBench",
-            dependencies: ["EventLog", "EmbeddedLog", "KafkaLog", "Processor", "EVM", "TributaryModel", "TributaryTesting"],
+            dependencies: [
+                "EventLog", "EmbeddedLog", "KafkaLog", "Processor", "EVM", "TributaryModel", "TributaryTesting",
+            ],
             path: "bench/TributaryBench",
             swiftSettings: strictSwift
         ),
@@ -130,7 +135,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChainAdapterTests",
-            dependencies: ["ChainAdapter", "EVM", "TributaryModel", "TributaryTesting"],
+            dependencies: ["ChainAdapter", "EVM", "EventLog", "EmbeddedLog", "TributaryModel", "TributaryTesting"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -25,6 +26,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=20261124, help="traffic generator seed")
     p.add_argument("--ready-file", help="also write the READY JSON to this file")
     p.add_argument("--verbose", action="store_true", help="log to stderr")
+    p.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started it dies (tributary dev)")
     args = p.parse_args(argv)
     if args.port < 0 or args.port > 65535:
         p.error("--port must be 0..65535")
@@ -48,6 +50,16 @@ def main(argv=None) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop_requested.set)
         stopper = asyncio.ensure_future(stop_requested.wait())
+        if args.exit_with_parent:
+            parent = os.getppid()
+
+            async def watch_parent() -> None:
+                # A parent killed with SIGKILL cannot stop us: notice being re-parented instead.
+                while os.getppid() == parent:
+                    await asyncio.sleep(0.5)
+                stop_requested.set()
+
+            asyncio.ensure_future(watch_parent())
         done, _ = await asyncio.wait({server_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if server_task in done:
             server_task.result()

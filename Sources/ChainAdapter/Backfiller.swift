@@ -114,17 +114,8 @@ public struct Backfiller: Sendable {
             }
             var records: [Tributary_V1_RawBlockRecord] = []
             for header in headers {
-                var blockLogs = logs.removeValue(forKey: header.number) ?? []
-                if try !Self.complete(blockLogs, header: header) {
-                    Counter(label: "tributary_adapter_refetched_blocks_total", dimensions: [("chain", chainID)])
-                        .increment()
-                    blockLogs = try await client.logs(blockHash: header.hash)
-                    guard try Self.complete(blockLogs, header: header) else {
-                        throw ChainAdapterError(
-                            .malformedResponse,
-                            "block \(header.number): logs disagree with its bloom even after a refetch")
-                    }
-                }
+                let blockLogs = try await Self.checked(
+                    logs.removeValue(forKey: header.number) ?? [], of: header, client: client, chainID: chainID)
                 guard !blockLogs.isEmpty else { continue }
                 records.append(
                     RawBlockRecords.make(
@@ -136,6 +127,24 @@ public struct Backfiller: Sendable {
         } catch {
             return .failure(ChainAdapterError(.malformedResponse, "\(error)"))
         }
+    }
+
+    /// `logs` when they are plausibly all of `header`'s logs; else the block's logs fetched again
+    /// by hash (counted in `tributary_adapter_refetched_blocks_total`), which must then be.
+    ///
+    /// - Throws: ``ChainAdapterError`` `.malformedResponse` when the refetched logs still disagree
+    ///   with the bloom.
+    static func checked(_ logs: [RPCLog], of header: RPCBlockHeader, client: ChainRPCClient, chainID: String)
+        async throws -> [RPCLog]
+    {
+        if try complete(logs, header: header) { return logs }
+        Counter(label: "tributary_adapter_refetched_blocks_total", dimensions: [("chain", chainID)]).increment()
+        let refetched = try await client.logs(blockHash: header.hash)
+        guard try complete(refetched, header: header) else {
+            throw ChainAdapterError(
+                .malformedResponse, "block \(header.number): logs disagree with its bloom even after a refetch")
+        }
+        return refetched
     }
 
     /// Whether `logs` are plausibly all of the block's logs: same block hash, each in the bloom,

@@ -20,6 +20,8 @@ public struct ChainAdapterError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code("unavailable")
         /// A reorg is deeper than the adapter's window: it stops instead of guessing.
         public static let reorgTooDeep = Code("reorgTooDeep")
+        /// The endpoints serve another chain than the configured one.
+        public static let wrongChain = Code("wrongChain")
         public var description: String { name }
     }
 
@@ -53,6 +55,10 @@ public struct ChainAdapterError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { reason }
+
+    /// Whether the adapter must stop rather than try again: retrying cannot help and guessing
+    /// could produce wrong records.
+    public var isFatal: Bool { [.reorgTooDeep, .wrongChain].contains(code) }
 
     /// Whether another attempt (here or on another endpoint) may succeed.
     public var isTransient: Bool {

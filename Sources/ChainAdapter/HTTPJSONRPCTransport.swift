@@ -10,10 +10,20 @@ final class HTTPJSONRPCTransport: Sendable {
     private let client: HTTPClient
     private let timeout: Duration
 
-    /// Creates a transport on AsyncHTTPClient's process-wide shared client (its connection pool
-    /// lives as long as the process, so no pool can be dropped without a shutdown).
+    /// One client for the process, like `HTTPClient.shared` (its pool lives as long as the
+    /// process, so none is dropped without a shutdown), but failing fast when an endpoint cannot
+    /// be reached: the ``EndpointPool`` fails over itself, while AsyncHTTPClient's default retries
+    /// a refused connection until the request's deadline.
+    private static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// Creates a transport on the process-wide client.
     init(timeout: Duration) {
-        client = HTTPClient.shared
+        client = Self.sharedClient
         self.timeout = timeout
     }
 

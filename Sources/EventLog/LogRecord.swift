@@ -94,6 +94,11 @@ public struct LogRecord: Sendable, Hashable {
     public var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
     /// The position the record was stored at.
     public var position: RecordPosition { RecordPosition(topic: topic, partition: partition, offset: offset) }
+    /// The value's encoding as its `content-type` header names it (`RecordEncoding` in
+    /// TributaryModel reads it), if it has one.
+    public var contentType: String? {
+        headers.last(named: "content-type").flatMap { String(validating: $0, as: UTF8.self) }
+    }
 }
 
 /// One partition of one topic.

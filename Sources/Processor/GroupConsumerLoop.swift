@@ -25,10 +25,3 @@ enum GroupConsumerLoop {
         logger.info("\(role) stopped")
     }
 }
-
-extension LogRecord {
-    /// The value's encoding as its `content-type` header names it, if it has one.
-    var contentType: String? {
-        headers.last(named: RecordEncoding.headerName).flatMap { String(validating: $0, as: UTF8.self) }
-    }
-}

@@ -8,6 +8,8 @@ public struct CommandError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Code("invalidConfiguration")
         /// Command input (stdin, arguments) is invalid.
         public static let invalidInput = Code("invalidInput")
+        /// Something the command needs (a child process, a server) is not available.
+        public static let unavailable = Code("unavailable")
         public var description: String { name }
     }
 

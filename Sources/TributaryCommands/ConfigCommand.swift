@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChainAdapter
 
 /// `tributary config …`
 struct ConfigCommand: AsyncParsableCommand {
@@ -33,6 +34,12 @@ struct ConfigCommand: AsyncParsableCommand {
             for (key, value) in values {
                 print("  \(key) = \(value)  (\(sources[key]?.description ?? "default"))")
             }
+            for chain in configuration.chains.values.sorted(by: { $0.name < $1.name }) {
+                // URLs redacted: paths and queries often carry API keys.
+                print(
+                    "  chains.\(chain.name): chain id \(chain.chainID), rpc \(chain.endpoints.map(\.redacted).joined(separator: ", ")), start \(chain.start), confirmations \(chain.confirmations), reorg window \(chain.reorgWindow)"
+                )
+            }
         }
     }
 
@@ -43,6 +50,9 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             for key in TributaryConfiguration.keys {
                 print("\(key.name)  [\(key.environmentName)]\n    \(key.summary)")
+            }
+            for field in TributaryConfiguration.chainFields {
+                print("chains.<name>.\(field.field)  [file or --set only]\n    \(field.summary)")
             }
         }
     }

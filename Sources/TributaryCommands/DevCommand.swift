@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChainAdapter
 import EventLog
 import Foundation
 import Processor
@@ -7,9 +8,10 @@ import TributaryModel
 
 /// `tributary dev`: every role in one process on the embedded log.
 ///
-/// Opens the embedded log, creates the standard topics and runs the processor and router in a
-/// service group until SIGINT or SIGTERM; the adapter, wasm-host and gateway join it as they
-/// land, and it says so plainly.
+/// Opens the embedded log, creates the standard topics and runs the chain adapters, the processor
+/// and the router in a service group until SIGINT or SIGTERM. With no chain configured it starts
+/// the local development chain with its traffic generator and follows it. The wasm-host and
+/// gateway join the group as they land, and it says so plainly.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev", abstract: "Run Tributary in one process on the embedded log (Ctrl-C to stop).")
@@ -18,6 +20,9 @@ struct DevCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Set up the log and topics, print the summary and exit instead of running.")
     var once = false
+
+    @Flag(name: .long, help: "Do not start the local development chain when no chain is configured.")
+    var noDevnet = false
 
     func run() async throws {
         var (configuration, _) = try options.loadConfiguration()
@@ -39,9 +44,14 @@ struct DevCommand: AsyncParsableCommand {
             let records = topic.partitions.reduce(Int64(0)) { $0 + $1.endOffset - $1.startOffset }
             print("  \(topic.name): \(topic.partitions.count) partitions, \(records) records")
         }
+        let startsDevnet = configuration.chains.isEmpty && !noDevnet && !once
+        let chainSummary =
+            configuration.chains.isEmpty
+            ? (startsDevnet ? "chain adapter (devnet)" : "no chain adapter (no chains configured)")
+            : "chain adapters (\(configuration.chains.keys.sorted().joined(separator: ", ")))"
         let announcementLines = [
-            "running: event log (embedded, \(configuration.encoding.rawValue) records), processor, router",
-            "not built yet: chain adapter, wasm-host, gateway — nothing is ingested yet",
+            "running: event log (embedded, \(configuration.encoding.rawValue) records), \(chainSummary), processor, router",
+            "not built yet: wasm-host, gateway",
             "inspect: tributary topics --data \(configuration.embedded.directory)",
             "         tributary tail canonical-events --data \(configuration.embedded.directory)",
         ]
@@ -56,11 +66,33 @@ struct DevCommand: AsyncParsableCommand {
                 log: log, abis: abis, configuration: .init(encoding: configuration.encoding), logger: logger)
             // Announced from inside the group: its signal handlers are installed by then, so a
             // Ctrl-C right after the announcement stops everything gracefully.
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            var chains = configuration.chains.values.sorted { $0.name < $1.name }
+            if startsDevnet {
+                print("tributary dev: starting the local development chain (devnet/) with its traffic generator")
+                let devnet = try await DevnetLauncher(arguments: ["--block-time", "2", "--traffic", "3"])
+                print("  devnet: \(devnet.ready.httpURL) (chain id \(devnet.ready.chainID))")
+                // Listed first: the group stops services in reverse order, so it stops last.
+                services.append(.init(service: DevnetService(devnet: devnet)))
+                chains.append(
+                    ChainAdapterConfiguration(
+                        name: "devnet", chainID: devnet.ready.chainID,
+                        endpoints: [JSONRPCEndpoint(url: devnet.ready.httpURL)],
+                        webSocketURL: devnet.ready.webSocketURL, start: .number(0), confirmations: 4,
+                        pollInterval: .seconds(1)))
+            }
             let announcement = AnnouncementService(lines: announcementLines)
+            services.append(.init(service: announcement))
+            for chain in chains {
+                services.append(
+                    .init(
+                        service: ChainAdapterService(
+                            configuration: chain, log: log, encoding: configuration.encoding, logger: logger)))
+            }
+            services += [.init(service: processor), .init(service: router)]
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: announcement), .init(service: processor), .init(service: router)],
-                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                    services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
             print("tributary dev: stopped")
         }

@@ -6,7 +6,8 @@ public struct TributaryCommand: AsyncParsableCommand {
         commandName: "tributary",
         abstract: "Turns on-chain activity into real-time, programmable streams.",
         subcommands: [
-            DevCommand.self, DevnetCommand.self, TopicsCommand.self, TailCommand.self, ProduceCommand.self, ConfigCommand.self,
+            DevCommand.self, DevnetCommand.self, TopicsCommand.self, TailCommand.self, ProduceCommand.self,
+            ConfigCommand.self,
         ]
     )
 

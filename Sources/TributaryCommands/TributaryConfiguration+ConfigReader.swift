@@ -140,11 +140,13 @@ extension TributaryConfiguration {
         let keysByName = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
 
         func apply(_ name: String, _ value: String, from source: ConfigurationSource) throws {
-            guard let key = keysByName[name] else {
-                throw CommandError(.invalidConfiguration, "\(source): unknown key '\(name)'\(suggestion(for: name))")
-            }
             do {
-                try key.apply(&configuration, value)
+                if let key = keysByName[name] {
+                    try key.apply(&configuration, value)
+                } else if try !applyChainKey(name, value, to: &configuration) {
+                    throw CommandError(
+                        .invalidConfiguration, "\(source): unknown key '\(name)'\(suggestion(for: name))")
+                }
             } catch let problem as ConfigurationValueProblem {
                 throw CommandError(.invalidConfiguration, "\(source): key '\(name)': \(problem.reason)")
             }
@@ -173,6 +175,7 @@ extension TributaryConfiguration {
             try apply(flag.key, flag.value, from: .flag(flag.flag))
         }
         configuration.backend = resolveBackend(configuration.backend, sources: sources)
+        try configuration.validateChains()
         return (configuration, sources)
     }
 
@@ -239,7 +242,8 @@ extension TributaryConfiguration {
         let section = name.split(separator: ".").first.map(String.init) ?? ""
         let siblings = keys.map(\.name).filter { $0.hasPrefix(section + ".") }
         if siblings.isEmpty {
-            let sections = Set(keys.map { $0.name.split(separator: ".")[0] }).sorted().joined(separator: ", ")
+            let sections = Set(keys.map { String($0.name.split(separator: ".")[0]) } + ["chains"]).sorted()
+                .joined(separator: ", ")
             return "; known sections: \(sections)"
         }
         return "; known keys: \(siblings.joined(separator: ", "))"
@@ -255,7 +259,7 @@ where Choice.RawValue == String {
     return choice
 }
 
-private func parseInteger(_ text: String, in range: ClosedRange<Int>) throws -> Int {
+func parseInteger(_ text: String, in range: ClosedRange<Int>) throws -> Int {
     guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
         throw ConfigurationValueProblem(
             reason: "expected an integer in \(range.lowerBound)…\(range.upperBound), got '\(text)'")

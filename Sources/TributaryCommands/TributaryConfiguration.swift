@@ -1,3 +1,4 @@
+import ChainAdapter
 import EmbeddedLog
 import Foundation
 import KafkaLog
@@ -28,6 +29,9 @@ public struct TributaryConfiguration: Sendable {
     /// Contract ABI JSON files the processor decodes with and triggers may name, each known by
     /// its file name without extension. Default: none (the built-in ABIs only).
     public var abiFiles: [String] = []
+    /// Chain adapters by name (`chains.<name>.*`). Default: none (`tributary dev` then starts the
+    /// local development chain and follows it).
+    public var chains: [String: ChainAdapterConfiguration] = [:]
 
     /// Creates a configuration with every default.
     public init(

@@ -84,5 +84,6 @@ public final class DevnetProcess: @unchecked Sendable {
 /// The devnet could not be started or controlled.
 public struct DevnetError: Error, CustomStringConvertible {
     public var reason: String
+    public init(reason: String) { self.reason = reason }
     public var description: String { reason }
 }

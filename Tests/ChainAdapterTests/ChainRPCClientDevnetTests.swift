@@ -8,9 +8,7 @@ import TributaryTesting
 @Suite(.serialized) struct ChainRPCClientDevnetTests {
     /// Calls a devnet test control through its own single-endpoint pool.
     static func control(_ devnet: DevnetProcess, _ method: String, _ params: [String: Any]) async throws {
-        let pool = EndpointPool(endpoints: [JSONRPCEndpoint(url: devnet.httpURL)], maximumAttempts: 1)
-        _ = try await pool.call(method, [params]) { $0 }
-        await pool.shutdown()
+        try await RawEventsView.control(devnet, method, params)
     }
 
     @Test func blocksLogsAndBloomsAreConsistent() async throws {

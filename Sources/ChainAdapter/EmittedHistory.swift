@@ -1,0 +1,109 @@
+import EventLog
+import TributaryModel
+
+/// What an adapter has already produced to `raw-events`, read back from the log itself so that
+/// a restart after a crash at any instant continues exactly where the log says it stopped.
+///
+/// Every record of a chain is keyed by its CAIP-2 id, so they are all on one partition, in the
+/// order they were produced. The history is read backwards from the end in chunks until it reaches
+/// a block this adapter already reported `finalized` (nothing below it can change), a block more
+/// than the reorg window below the newest one, or the start of the partition.
+struct EmittedHistory: Equatable {
+    /// The newest state of each emitted, not retracted block that may still change: its latest
+    /// record (with the latest status), by number.
+    var open: [UInt64: Tributary_V1_RawBlockRecord] = [:]
+    /// The highest emitted, not retracted block of any status.
+    var newest: (number: UInt64, hash: String)?
+    /// Every emitted, not retracted block seen, number → hash, to find the common ancestor after a
+    /// reorg that happened while the adapter was down.
+    var hashes: [UInt64: String] = [:]
+
+    static func == (lhs: EmittedHistory, rhs: EmittedHistory) -> Bool {
+        lhs.open == rhs.open && lhs.hashes == rhs.hashes && lhs.newest?.number == rhs.newest?.number
+            && lhs.newest?.hash == rhs.newest?.hash
+    }
+
+    /// Applies records of this adapter in the order they were produced.
+    mutating func replay(_ records: [Tributary_V1_RawBlockRecord]) {
+        for record in records {
+            let number = record.block.number
+            if record.removed {
+                if hashes[number] == record.block.hash {
+                    hashes.removeValue(forKey: number)
+                    open.removeValue(forKey: number)
+                }
+            } else {
+                hashes[number] = record.block.hash
+                if record.status == .finalized {
+                    open.removeValue(forKey: number)
+                } else {
+                    open[number] = record
+                }
+            }
+        }
+        newest = hashes.max { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Reads the history of `source` from the partition of `raw-events` that holds `key`.
+    static func read(
+        from log: any EventLog, topic: String, key: String, source: String, window: Int,
+        chunk: Int64 = 2_000
+    ) async throws -> EmittedHistory {
+        let description = try await log.describeTopic(topic)
+        let partition = Murmur2Partitioner.partition(
+            forKey: Array(key.utf8), partitionCount: description.partitions.count)
+        guard let offsets = description.partitions.first(where: { $0.partition == partition }) else {
+            return EmittedHistory()
+        }
+        // Chunks read backwards, kept in produced order.
+        var chunks: [[Tributary_V1_RawBlockRecord]] = []
+        var upper = offsets.endOffset
+        while upper > offsets.startOffset {
+            let lower = max(offsets.startOffset, upper - chunk)
+            let records = try await readRange(
+                log: log, partition: TopicPartition(topic: topic, partition: partition), lower..<upper, source: source)
+            chunks.insert(records, at: 0)
+            upper = lower
+            if records.contains(where: { $0.status == .finalized && !$0.removed }) { break }
+            let newest = chunks.joined().filter { !$0.removed }.map(\.block.number).max()
+            if let newest, let oldest = records.filter({ !$0.removed }).map(\.block.number).min(),
+                oldest + UInt64(window) <= newest
+            {
+                break
+            }
+        }
+        var history = EmittedHistory()
+        history.replay(Array(chunks.joined()))
+        return history
+    }
+
+    private static func readRange(
+        log: any EventLog, partition: TopicPartition, _ range: Range<Int64>, source: String
+    ) async throws -> [Tributary_V1_RawBlockRecord] {
+        let reader = try await log.makeReader(from: [partition: .offset(range.lowerBound)])
+        defer { Task { await reader.close() } }
+        var records: [Tributary_V1_RawBlockRecord] = []
+        var idlePolls = 0
+        reading: while true {
+            let batch = try await reader.poll(maxRecords: 1_000, timeout: .seconds(1))
+            idlePolls = batch.isEmpty ? idlePolls + 1 : 0
+            if idlePolls >= 30 {
+                throw ChainAdapterError(
+                    .unavailable,
+                    "cannot read back \(partition) offsets \(range) of the log to resume; is it reachable?")
+            }
+            for record in batch {
+                guard record.offset < range.upperBound else { break reading }
+                if let value = record.value,
+                    let raw = try? RecordEncoding.decode(
+                        Tributary_V1_RawBlockRecord.self, from: value, contentType: record.contentType),
+                    raw.source == source
+                {
+                    records.append(raw)
+                }
+                if record.offset == range.upperBound - 1 { break reading }
+            }
+        }
+        return records
+    }
+}
