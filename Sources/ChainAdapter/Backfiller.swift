@@ -99,19 +99,10 @@ public struct Backfiller: Sendable {
         _ range: ClosedRange<UInt64>, status: @Sendable (UInt64) -> Tributary_V1_FinalityStatus
     ) async -> Result<[Tributary_V1_RawBlockRecord], ChainAdapterError> {
         do {
-            var logs = Dictionary(grouping: try await client.logs(from: range.lowerBound, to: range.upperBound)) {
-                $0.blockNumber
-            }
-            var headers: [RPCBlockHeader] = []
-            for chunk in stride(from: range.lowerBound, through: range.upperBound, by: configuration.headerBatchSize) {
-                let numbers = Array(chunk...min(range.upperBound, chunk + UInt64(configuration.headerBatchSize) - 1))
-                headers += try await client.headers(numbers).enumerated().map { index, header in
-                    guard let header else {
-                        throw ChainAdapterError(.malformedResponse, "block \(numbers[index]) is missing from the node")
-                    }
-                    return header
-                }
-            }
+            // The logs and the headers (for the bloom checks) are asked for at once.
+            async let fetchedLogs = client.logs(from: range.lowerBound, to: range.upperBound)
+            let headers = try await headers(range)
+            var logs = Dictionary(grouping: try await fetchedLogs) { $0.blockNumber }
             var records: [Tributary_V1_RawBlockRecord] = []
             for header in headers {
                 let blockLogs = try await Self.checked(
@@ -129,12 +120,37 @@ public struct Backfiller: Sendable {
         }
     }
 
+    /// The headers of `range` in order, in concurrent batches.
+    private func headers(_ range: ClosedRange<UInt64>) async throws -> [RPCBlockHeader] {
+        let size = UInt64(configuration.headerBatchSize)
+        let starts = Array(stride(from: range.lowerBound, through: range.upperBound, by: Int(size)))
+        let batches = try await withThrowingTaskGroup(of: (UInt64, [RPCBlockHeader]).self) { group in
+            for start in starts {
+                group.addTask {
+                    let numbers = Array(start...min(range.upperBound, start + size - 1))
+                    let headers = try await client.headers(numbers).enumerated().map { index, header in
+                        guard let header else {
+                            throw ChainAdapterError(
+                                .malformedResponse, "block \(numbers[index]) is missing from the node")
+                        }
+                        return header
+                    }
+                    return (start, headers)
+                }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        return starts.flatMap { batches[$0] ?? [] }
+    }
+
     /// `logs` when they are plausibly all of `header`'s logs; else the block's logs fetched again
     /// by hash (counted in `tributary_adapter_refetched_blocks_total`), which must then be.
     ///
     /// - Throws: ``ChainAdapterError`` `.malformedResponse` when the refetched logs still disagree
     ///   with the bloom.
-    static func checked(_ logs: [RPCLog], of header: RPCBlockHeader, client: ChainRPCClient, chainID: String)
+    static func checked(
+        _ logs: [RPCLog], of header: RPCBlockHeader, client: ChainRPCClient, chainID: String
+    )
         async throws -> [RPCLog]
     {
         if try complete(logs, header: header) { return logs }

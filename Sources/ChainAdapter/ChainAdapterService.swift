@@ -171,18 +171,30 @@ struct ChainFollower {
             client: client, chainID: configuration.caip2, configuration: configuration.backfill, logger: logger)
         var produced: [Tributary_V1_RawBlockRecord] = []
         logger.info("backfilling blocks \(range.lowerBound)…\(range.upperBound)")
-        try await backfiller.run(range, status: status) { records in
-            let stamped = records.map { record in
-                var record = record
-                record.source = configuration.source
-                return record
+        // Encoding and appending overlap the next fetches; appends stay in order.
+        var appends = OrderedAppends(depth: 2)
+        let (log, encoding, topic, key) = (self.log, self.encoding, self.topic, configuration.caip2)
+        do {
+            try await backfiller.run(range, status: status) { records in
+                let stamped = records.map { record in
+                    var record = record
+                    record.source = configuration.source
+                    return record
+                }
+                try await appends.submit {
+                    _ = try await log.append(try Self.outgoing(stamped, topic: topic, key: key, encoding: encoding))
+                }
+                recordsProduced.increment(by: stamped.count)
+                logsProduced.increment(by: stamped.reduce(0) { $0 + $1.logs.count })
+                produced += stamped.filter { $0.status != .finalized }
+                if let last = stamped.last {
+                    progress.advance(through: last.block.number, newLogs: stamped.reduce(0) { $0 + $1.logs.count })
+                }
             }
-            try await produce(stamped)
-            logsProduced.increment(by: stamped.reduce(0) { $0 + $1.logs.count })
-            produced += stamped.filter { $0.status != .finalized }
-            if let last = stamped.last {
-                progress.advance(through: last.block.number, newLogs: stamped.reduce(0) { $0 + $1.logs.count })
-            }
+            try await appends.finish()
+        } catch {
+            await appends.abandon()
+            throw error
         }
         progress.finish()
         for record in produced {
@@ -442,13 +454,17 @@ struct ChainFollower {
 
     private func produce(_ records: [Tributary_V1_RawBlockRecord]) async throws {
         guard !records.isEmpty else { return }
-        let header = RecordHeader(name: RecordEncoding.headerName, text: encoding.contentType)
-        let outgoing = try records.map { record in
-            OutgoingRecord(
-                topic: topic, key: configuration.caip2, value: try encoding.encode(record), headers: [header])
-        }
-        _ = try await log.append(outgoing)
+        _ = try await log.append(try Self.outgoing(records, topic: topic, key: configuration.caip2, encoding: encoding))
         recordsProduced.increment(by: records.count)
+    }
+
+    private static func outgoing(
+        _ records: [Tributary_V1_RawBlockRecord], topic: String, key: String, encoding: RecordEncoding
+    ) throws -> [OutgoingRecord] {
+        let header = RecordHeader(name: RecordEncoding.headerName, text: encoding.contentType)
+        return try records.map { record in
+            OutgoingRecord(topic: topic, key: key, value: try encoding.encode(record), headers: [header])
+        }
     }
 
     private func tooDeep(at header: RPCBlockHeader) -> ChainAdapterError {
@@ -469,5 +485,43 @@ struct ChainFollower {
                 try await Task.sleep(for: configuration.pollInterval)
             }
         }
+    }
+}
+
+/// Appends that run behind the caller, in submission order: each waits for the one before it,
+/// and at most `depth` are outstanding (the caller waits for the oldest beyond that).
+struct OrderedAppends {
+    let depth: Int
+    private var pending: [Task<Void, any Error>] = []
+
+    init(depth: Int) {
+        self.depth = max(1, depth)
+    }
+
+    /// Queues `append` after every earlier one.
+    mutating func submit(_ append: @escaping @Sendable () async throws -> Void) async throws {
+        let previous = pending.last
+        pending.append(
+            Task {
+                try await previous?.value
+                try await append()
+            })
+        while pending.count > depth { try await pending.removeFirst().value }
+    }
+
+    /// Waits for every queued append; throws the first failure.
+    mutating func finish() async throws {
+        defer { pending = [] }
+        for task in pending { try await task.value }
+    }
+
+    /// After a failure: lets queued appends end (the next start reads the log back, so none may
+    /// still be running then).
+    mutating func abandon() async {
+        for task in pending {
+            task.cancel()
+            _ = try? await task.value
+        }
+        pending = []
     }
 }

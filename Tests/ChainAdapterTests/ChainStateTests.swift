@@ -1,3 +1,4 @@
+import EventLog
 import Testing
 import TributaryModel
 
@@ -101,5 +102,53 @@ import TributaryModel
             ])
         tracker.orphan(above: 11)
         #expect(tracker.advance(head: 20, finalized: 20) == [.init(number: 11, hash: "h11", status: .finalized)])
+    }
+}
+
+@Suite struct EmittedHistoryTests {
+    static func record(
+        _ number: UInt64, _ hash: String, _ status: Tributary_V1_FinalityStatus, removed: Bool = false
+    ) -> Tributary_V1_RawBlockRecord {
+        var record = Tributary_V1_RawBlockRecord()
+        record.block.number = number
+        record.block.hash = hash
+        record.status = status
+        record.removed = removed
+        return record
+    }
+
+    @Test func replayKeepsTheLatestStateOfOpenBlocksAndDropsRetractedOnes() {
+        var history = EmittedHistory()
+        history.replay([
+            Self.record(10, "a10", .pending), Self.record(11, "a11", .pending), Self.record(12, "a12", .pending),
+            Self.record(10, "a10", .confirmed), Self.record(10, "a10", .finalized),
+            Self.record(12, "a12", .pending, removed: true), Self.record(11, "a11", .pending, removed: true),
+            Self.record(11, "b11", .pending), Self.record(11, "b11", .confirmed),
+        ])
+        #expect(history.newest?.number == 11 && history.newest?.hash == "b11")
+        #expect(history.open.keys.sorted() == [11], "finalized and retracted blocks are not open")
+        #expect(history.open[11]?.status == .confirmed)
+        #expect(history.hashes == [10: "a10", 11: "b11"])
+    }
+
+    @Test func readsItsOwnSourceBackFromTheEndOfItsPartition() async throws {
+        let log = InMemoryEventLog()
+        try await log.createTopic(TopicConfiguration(name: "raw-events"))
+        var records: [OutgoingRecord] = []
+        for number in UInt64(1)...300 {
+            for source in ["eip155:1/a", "eip155:1/b"] {
+                var record = Self.record(number, "\(source)-\(number)", number <= 100 ? .finalized : .pending)
+                record.source = source
+                records.append(
+                    OutgoingRecord(topic: "raw-events", key: "eip155:1", value: try RecordEncoding.json.encode(record)))
+            }
+        }
+        _ = try await log.append(records)
+        let history = try await EmittedHistory.read(
+            from: log, topic: "raw-events", key: "eip155:1", source: "eip155:1/a", window: 64, chunk: 50)
+        #expect(history.newest?.number == 300 && history.newest?.hash == "eip155:1/a-300")
+        #expect(history.open.count >= 64, "at least the window is read back")
+        #expect(history.open.values.allSatisfy { $0.source == "eip155:1/a" })
+        #expect(history.open.keys.min()! > 100, "reading stopped well before the start")
     }
 }

@@ -118,3 +118,53 @@ import TributaryTesting
         #expect(names.contains("TRIBUTARY_EMBEDDED_MAINTENANCE_INTERVAL"))
     }
 }
+
+@Suite struct ChainConfigurationTests {
+    @Test func chainsAreReadFromTheFileWithEndpointWeightsAndLimits() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.appending("tributary.yaml")
+        try """
+        chains:
+          mainnet:
+            chainId: 1
+            rpc: [https://eth.example/v2/SECRET, "https://backup.example/KEY weight=0.5 rps=10"]
+            ws: wss://eth.example/v2/SECRET
+            start: 19000000
+            confirmations: 20
+            backfill:
+              parallel: 8
+          base:
+            chainId: 8453
+            rpc: https://base.example
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let (configuration, _) = try TributaryConfiguration.load(
+            file: file, environment: [:], flags: [(key: "chains.base.start", value: "latest", flag: "--set")])
+        let mainnet = try #require(configuration.chains["mainnet"])
+        #expect(mainnet.chainID == 1 && mainnet.caip2 == "eip155:1" && mainnet.source == "eip155:1/mainnet")
+        #expect(mainnet.endpoints.map(\.url) == ["https://eth.example/v2/SECRET", "https://backup.example/KEY"])
+        #expect(mainnet.endpoints[1].weight == 0.5 && mainnet.endpoints[1].requestsPerSecond == 10)
+        #expect(mainnet.webSocketURL == "wss://eth.example/v2/SECRET")
+        #expect(mainnet.start == .number(19_000_000) && mainnet.confirmations == 20)
+        #expect(mainnet.backfill.maximumInFlight == 8 && mainnet.reorgWindow == 128)
+        #expect(configuration.chains["base"]?.start == .latest)
+    }
+
+    @Test func aChainWithoutEndpointsOrWithAnUnknownFieldIsNamed() throws {
+        let missing = #expect(throws: CommandError.self) {
+            try TributaryConfiguration.load(
+                file: nil, environment: [:], flags: [(key: "chains.x.chainId", value: "5", flag: "--set")])
+        }
+        #expect(missing?.reason == "chains.x.rpc is required (one or more JSON-RPC URLs)")
+        let unknown = #expect(throws: CommandError.self) {
+            try TributaryConfiguration.load(
+                file: nil, environment: [:], flags: [(key: "chains.x.rcp", value: "http://a", flag: "--set")])
+        }
+        #expect(unknown?.reason.contains("unknown chain field 'rcp'") == true)
+        let badURL = #expect(throws: CommandError.self) {
+            try TributaryConfiguration.load(
+                file: nil, environment: [:], flags: [(key: "chains.x.rpc", value: "ftp://secret", flag: "--set")])
+        }
+        #expect(badURL?.reason.contains("secret") == false, "URLs are not echoed: they may carry keys")
+    }
+}

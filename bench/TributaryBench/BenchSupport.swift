@@ -9,6 +9,12 @@ struct BenchOptions: Sendable {
     var soakRecords = 10_000_000
     /// Value size in bytes. Default: 300.
     var recordBytes = 300
+    /// Devnet blocks for the backfill benchmark. Default: 5,000.
+    var blocks = 5_000
+    /// Rounds of the backfill benchmark. Default: 3.
+    var rounds = 3
+    /// Traffic transactions per prebuilt devnet block (about 2 logs each). Default: 4.
+    var transactionsPerBlock = 4
 
     init(arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -17,6 +23,9 @@ struct BenchOptions: Sendable {
             case "--records": records = iterator.next().flatMap(Int.init) ?? records
             case "--soak-records": soakRecords = iterator.next().flatMap(Int.init) ?? soakRecords
             case "--record-bytes": recordBytes = iterator.next().flatMap(Int.init) ?? recordBytes
+            case "--blocks": blocks = iterator.next().flatMap(Int.init) ?? blocks
+            case "--rounds": rounds = max(1, iterator.next().flatMap(Int.init) ?? rounds)
+            case "--txs-per-block": transactionsPerBlock = iterator.next().flatMap(Int.init) ?? transactionsPerBlock
             default: print("ignoring unknown option \(argument)")
             }
         }

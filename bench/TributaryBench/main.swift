@@ -19,6 +19,8 @@ case "router":
     try ProcessorBenchmark.routerMatching(options)
 case "kafka-latency":
     try await KafkaLatencyProbe.run(options)
+case "backfill":
+    try await BackfillBenchmark.run(options)
 case "kafka-memory":
     try await KafkaLogBenchmark.runMemorySoak(options)
 case "all":
@@ -27,7 +29,7 @@ case "all":
     try await ProcessorBenchmark.run(options)
 default:
     print(
-        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|all] [--records N] [--soak-records N]"
+        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|backfill|all] [--records N] [--soak-records N] [--blocks N] [--rounds N] [--txs-per-block N]"
     )
     exit(2)
 }
