@@ -39,13 +39,13 @@ final class BackfillProgress {
 
     /// Draws the final figures and ends the line.
     func finish() {
-        blocks = UInt64(range.count)
+        blocks = range.upperBound - range.lowerBound &+ 1
         show(final: true)
     }
 
     private func show(final: Bool) {
         let seconds = max(0.001, (ContinuousClock.now - started).secondsValue)
-        let total = UInt64(range.count)
+        let total = range.upperBound - range.lowerBound &+ 1
         let blockRate = Double(blocks) / seconds
         let logRate = Double(logs) / seconds
         let eta = blockRate > 0 ? Double(total - min(blocks, total)) / blockRate : 0

@@ -60,6 +60,7 @@ public struct Backfiller: Sendable {
             first: range.lowerBound, last: range.upperBound, initialRange: configuration.initialRange,
             maximumRange: configuration.maximumRange, maximumInFlight: configuration.maximumInFlight)
         var finished: [UInt64: BackfillRangePlanner.Completed<[Tributary_V1_RawBlockRecord]>] = [:]
+        var failures: [UInt64: Int] = [:]
         try await withThrowingTaskGroup(
             of: (ClosedRange<UInt64>, Result<[Tributary_V1_RawBlockRecord], ChainAdapterError>).self
         ) { group in
@@ -82,10 +83,18 @@ public struct Backfiller: Sendable {
                     case .tooManyResults: planner.failed(done, .tooManyResults(suggested: error.suggestedRange))
                     case .rangeTooLarge:
                         planner.failed(done, .rangeTooLarge(limit: JSONRPCResponseParser.rangeLimit(in: error.reason)))
-                    case _ where error.isTransient: planner.failed(done, .transient)
+                    case _ where error.isTransient:
+                        // The pool has already tried other endpoints: pause, and give up in the end
+                        // (the adapter then starts again from the log, after a longer pause).
+                        let count = failures[done.lowerBound, default: 0] + 1
+                        failures[done.lowerBound] = count
+                        guard count < 10 else { throw error }
+                        logger.warning(
+                            "backfill range failed; retrying", metadata: ["range": "\(done)", "reason": "\(error)"])
+                        try await Task.sleep(for: .milliseconds(100 * count))
+                        planner.failed(done, .transient)
                     default: throw error
                     }
-                    logger.debug("backfill range retried", metadata: ["range": "\(done)", "reason": "\(error)"])
                 }
                 for completed in planner.release(&finished) where !completed.payload.isEmpty {
                     try await emit(completed.payload)
@@ -125,7 +134,9 @@ public struct Backfiller: Sendable {
         let size = UInt64(configuration.headerBatchSize)
         let starts = Array(stride(from: range.lowerBound, through: range.upperBound, by: Int(size)))
         let batches = try await withThrowingTaskGroup(of: (UInt64, [RPCBlockHeader]).self) { group in
-            for start in starts {
+            var batches: [UInt64: [RPCBlockHeader]] = [:]
+            for (index, start) in starts.enumerated() {
+                if index >= 4, let (done, headers) = try await group.next() { batches[done] = headers }  // 4 in flight
                 group.addTask {
                     let numbers = Array(start...min(range.upperBound, start + size - 1))
                     let headers = try await client.headers(numbers).enumerated().map { index, header in
@@ -138,9 +149,17 @@ public struct Backfiller: Sendable {
                     return (start, headers)
                 }
             }
-            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            for try await (done, headers) in group { batches[done] = headers }
+            return batches
         }
-        return starts.flatMap { batches[$0] ?? [] }
+        let headers = starts.flatMap { batches[$0] ?? [] }
+        for (parent, child) in zip(headers, headers.dropFirst()) where child.parentHash != parent.hash {
+            // The chain moved under the request (a reorg), or an endpoint mixed up branches.
+            throw ChainAdapterError(
+                .malformedResponse,
+                "block \(child.number) does not link to block \(parent.number): the range is fetched again")
+        }
+        return headers
     }
 
     /// `logs` when they are plausibly all of `header`'s logs; else the block's logs fetched again
@@ -163,18 +182,14 @@ public struct Backfiller: Sendable {
         return refetched
     }
 
-    /// Whether `logs` are plausibly all of the block's logs: same block hash, each in the bloom,
-    /// and none missing when the bloom is not empty.
+    /// Whether `logs` are all of the block's logs: all of this block, no log index twice, and
+    /// their bloom exactly the block's (a missing log almost surely leaves a bit unset).
     static func complete(_ logs: [RPCLog], header: RPCBlockHeader) throws -> Bool {
         if logs.isEmpty { return header.bloomIsEmpty }
-        for log in logs {
-            guard log.blockHash == header.hash else { return false }
-            for value in [log.address] + log.topics where !LogsBloom.mayContain(header.logsBloom, try Hex.decode(value))
-            {
-                return false
-            }
+        guard logs.allSatisfy({ $0.blockHash == header.hash }), Set(logs.map(\.logIndex)).count == logs.count else {
+            return false
         }
-        return true
+        return try LogsBloom.of(logs) == header.logsBloom
     }
 }
 

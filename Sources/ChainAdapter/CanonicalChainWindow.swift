@@ -53,9 +53,10 @@ struct CanonicalChainWindow {
 
     /// The emitted block at `number`, if the window holds it.
     func block(at number: UInt64) -> EmittedBlock? {
-        guard let first = blocks.first, number >= first.number else { return nil }
-        let index = Int(number - first.number)
-        return index < blocks.count ? blocks[index] : nil
+        guard let first = blocks.first, number >= first.number, number - first.number < UInt64(blocks.count) else {
+            return nil
+        }
+        return blocks[Int(number - first.number)]
     }
 
     /// Appends an emitted block on top of the tip, forgetting the oldest past the capacity.

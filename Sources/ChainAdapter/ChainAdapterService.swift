@@ -47,6 +47,7 @@ public struct ChainAdapterService: Service {
                     var follower = ChainFollower(
                         configuration: configuration, client: ChainRPCClient(pool: pool), log: log,
                         encoding: encoding, logger: logger)
+                    let started = ContinuousClock.now
                     do {
                         try await follower.run()
                         return
@@ -54,6 +55,7 @@ public struct ChainAdapterService: Service {
                         throw error
                     } catch let error where !(error is CancellationError) {
                         restarts.increment()
+                        if ContinuousClock.now - started > .seconds(300) { backoff = .seconds(1) }
                         logger.warning(
                             "chain adapter failed; starting again from the log in \(backoff)",
                             metadata: ["reason": "\(error)"])
@@ -87,6 +89,11 @@ struct ChainFollower {
     private var finality: FinalityTracker
     /// The next block number to process.
     private var next: UInt64 = 0
+    /// Recently produced blocks (any status, not retracted): number → hash. A block produced again
+    /// after a restart with the same hash is not produced a second time.
+    private var produced: [UInt64: String] = [:]
+    /// The highest block produced as `finalized`; no reorg may reach below it.
+    private var finalizedThrough: UInt64?
 
     private let recordsProduced: Counter
     private let logsProduced: Counter
@@ -129,18 +136,21 @@ struct ChainFollower {
                 )
             }
         }
+        let chainFinalizes = try await withRetries("reading the finalized block") { try await finalizedNumber() } != nil
         let history = try await EmittedHistory.read(
             from: log, topic: topic, key: configuration.caip2, source: configuration.source,
-            window: configuration.reorgWindow)
+            window: configuration.reorgWindow, chainFinalizes: chainFinalizes)
         let head = try await withRetries("reading the head") { try await currentHead() }
         if let newest = history.newest {
             logger.info(
                 "resuming after block \(newest.number)", metadata: ["open": "\(history.open.count)"])
             open = history.open
+            produced = history.hashes
+            finalizedThrough = history.hashes.keys.filter { history.open[$0] == nil }.max()
             for (number, record) in open {
                 finality.emitted(number: number, hash: record.block.hash, status: record.status)
             }
-            next = try await reconcile(resumingAfter: newest.number, knownHashes: history.hashes)
+            next = try await reconcile(resumingAfter: newest.number)
         } else {
             switch configuration.start {
             case .number(let number): next = number
@@ -160,8 +170,7 @@ struct ChainFollower {
         let window = UInt64(configuration.reorgWindow)
         guard head.number >= window, next + window <= head.number else { return }
         let range = next...(head.number - window)
-        let finalized = try await withRetries("reading the finalized block") { try await client.header(.finalized) }?
-            .number
+        let finalized = try await withRetries("reading the finalized block") { try await finalizedNumber() }
         let progress = BackfillProgress(
             source: configuration.source, chain: configuration.source, range: range,
             showsProgress: configuration.showsProgress, logger: logger)
@@ -169,7 +178,8 @@ struct ChainFollower {
             head: head.number, finalized: finalized, confirmations: configuration.confirmations)
         let backfiller = Backfiller(
             client: client, chainID: configuration.caip2, configuration: configuration.backfill, logger: logger)
-        var produced: [Tributary_V1_RawBlockRecord] = []
+        var openProduced: [Tributary_V1_RawBlockRecord] = []
+        let remembered = range.upperBound > 2 * window ? range.upperBound - 2 * window : 0
         logger.info("backfilling blocks \(range.lowerBound)…\(range.upperBound)")
         // Encoding and appending overlap the next fetches; appends stay in order.
         var appends = OrderedAppends(depth: 2)
@@ -182,11 +192,18 @@ struct ChainFollower {
                     return record
                 }
                 try await appends.submit {
-                    _ = try await log.append(try Self.outgoing(stamped, topic: topic, key: key, encoding: encoding))
+                    _ = try await log.append(
+                        try Self.outgoing(stamped, kind: "block", topic: topic, key: key, encoding: encoding))
                 }
                 recordsProduced.increment(by: stamped.count)
                 logsProduced.increment(by: stamped.reduce(0) { $0 + $1.logs.count })
-                produced += stamped.filter { $0.status != .finalized }
+                openProduced += stamped.filter { $0.status != .finalized }
+                for record in stamped where record.block.number >= remembered {
+                    produced[record.block.number] = record.block.hash
+                }
+                if let last = stamped.last(where: { $0.status == .finalized }) {
+                    finalizedThrough = max(finalizedThrough ?? 0, last.block.number)
+                }
                 if let last = stamped.last {
                     progress.advance(through: last.block.number, newLogs: stamped.reduce(0) { $0 + $1.logs.count })
                 }
@@ -197,13 +214,12 @@ struct ChainFollower {
             throw error
         }
         progress.finish()
-        for record in produced {
+        for record in openProduced {
             open[record.block.number] = record
             finality.emitted(number: record.block.number, hash: record.block.hash, status: record.status)
         }
-        next = try await reconcile(
-            resumingAfter: range.upperBound,
-            knownHashes: Dictionary(uniqueKeysWithValues: produced.map { ($0.block.number, $0.block.hash) }))
+        produced = produced.filter { $0.key >= remembered }
+        next = try await reconcile(resumingAfter: range.upperBound)
     }
 
     /// The status a backfilled block gets from the head and the chain's finalized block.
@@ -218,76 +234,83 @@ struct ChainFollower {
 
     // MARK: - Reconciling with the chain
 
-    /// Checks the open blocks produced so far against the chain, retracts those it no longer has
-    /// (newest first), loads the recent chain into the window and returns the next block to
-    /// process: after `resumingAfter` when nothing changed, else after the newest produced block
-    /// the chain still has.
-    private mutating func reconcile(
-        resumingAfter processed: UInt64, knownHashes: [UInt64: String]
-    ) async throws
-        -> UInt64
-    {
+    /// Checks the open blocks produced so far against the chain, retracts those it now has with
+    /// another hash (newest first), loads the recent chain into the window and returns the next
+    /// block to process: after `resumingAfter` when nothing changed, else after the newest produced
+    /// block the chain still has.
+    ///
+    /// A block the node does not have (yet) is not taken for an orphan: a lagging endpoint must not
+    /// cause retractions. The attempt fails instead and is repeated after a pause.
+    private mutating func reconcile(resumingAfter processed: UInt64) async throws -> UInt64 {
         var resume = processed + 1
-        while true {
+        for attempt in 1...5 {
             let numbers = open.keys.sorted(by: >)
             let headers = try await withRetries("checking produced blocks") { try await client.headers(numbers) }
             var orphaned: [Tributary_V1_RawBlockRecord] = []
             for (number, header) in zip(numbers, headers) {
-                guard let record = open[number], header?.hash != record.block.hash else { break }
+                guard let header else { throw Self.behind(number) }
+                guard let record = open[number], header.hash != record.block.hash else { break }
                 orphaned.append(record)
             }
-            if !orphaned.isEmpty {
-                let lowest = orphaned.last!.block.number
+            if let lowest = orphaned.last?.block {
                 try await retract(orphaned)
-                // Resume after the newest block still on the chain; blocks between it and the
-                // orphans produced nothing then, but may have logs on the new branch.
-                let ancestor = try await commonAncestor(below: lowest, knownHashes: knownHashes)
-                resume = ancestor.map { $0 + 1 } ?? lowest
+                resume = try await resumePoint(belowOrphan: lowest)
                 logger.warning(
                     "the chain reorganized while the adapter was away: \(orphaned.count) produced blocks retracted",
                     metadata: ["resume": "\(resume)"])
             }
-            if let loaded = try await loadWindow(endingBelow: resume) { return loaded }
+            if try await loadWindow(endingBelow: resume) { return resume }
+            try await Task.sleep(for: configuration.pollInterval * attempt)  // the chain moved meanwhile
         }
+        throw ChainAdapterError(.unavailable, "the endpoints kept disagreeing about the recent chain; starting again")
     }
 
-    /// The highest block below `number` whose produced hash the chain still has; `nil` when no
-    /// produced block below it is known.
-    private func commonAncestor(below number: UInt64, knownHashes: [UInt64: String]) async throws -> UInt64? {
-        let candidates = knownHashes.keys.filter { $0 < number }.sorted(by: >)
-        guard !candidates.isEmpty else { return nil }
-        let headers = try await withRetries("finding the common ancestor") {
-            try await client.headers(Array(candidates.prefix(configuration.reorgWindow)))
+    /// Where to resume after retracting blocks from `orphan` up: after the newest produced block
+    /// below it that the chain still has; if none is known, after the orphan's parent when the chain
+    /// still has that, else a window lower (blocks produced again unchanged are skipped).
+    private func resumePoint(belowOrphan orphan: Tributary_V1_BlockHeader) async throws -> UInt64 {
+        let candidates = Array(
+            produced.keys.filter { $0 < orphan.number }.sorted(by: >).prefix(configuration.reorgWindow))
+        let headers = try await withRetries("finding the common ancestor") { try await client.headers(candidates) }
+        for (candidate, header) in zip(candidates, headers) where header?.hash == produced[candidate] {
+            return candidate + 1
         }
-        for (candidate, header) in zip(candidates, headers) where header?.hash == knownHashes[candidate] {
-            return candidate
+        if let deepest = candidates.last, candidates.count == configuration.reorgWindow {
+            throw ChainAdapterError(
+                .reorgTooDeep,
+                "no block the adapter produced between \(deepest) and \(orphan.number) is on the chain any more: the reorg is deeper than the \(configuration.reorgWindow)-block window; check the endpoints serve the right chain, then restart with a larger chains.<name>.reorgWindow"
+            )
         }
-        let deepest = candidates.prefix(configuration.reorgWindow).last ?? number
-        throw ChainAdapterError(
-            .reorgTooDeep,
-            "no block the adapter produced between \(deepest) and \(number) is on the chain any more: the reorg is deeper than the \(configuration.reorgWindow)-block window; check the endpoints serve the right chain, then restart with a larger chains.<name>.reorgWindow"
-        )
+        guard orphan.number > 0 else { return 0 }
+        if try await client.header(.number(orphan.number - 1))?.hash == orphan.parentHash { return orphan.number }
+        let floor = finalizedThrough.map { $0 + 1 } ?? 0
+        return max(
+            floor,
+            orphan.number > UInt64(configuration.reorgWindow) ? orphan.number - UInt64(configuration.reorgWindow) : 0)
     }
 
-    /// Fills the window with the chain's blocks just below `resume` and returns where to resume
-    /// (lower when the chain now ends below it); `nil` when they disagree with an open block (the
-    /// chain moved meanwhile: reconcile again).
-    private mutating func loadWindow(endingBelow resume: UInt64) async throws -> UInt64? {
+    /// Fills the window with the chain's blocks just below `resume`; `false` when they disagree
+    /// with an open block or do not link up (the chain moved meanwhile: reconcile again).
+    private mutating func loadWindow(endingBelow resume: UInt64) async throws -> Bool {
         window = CanonicalChainWindow(capacity: configuration.reorgWindow)
-        guard resume > 0 else { return resume }
+        guard resume > 0 else { return true }
         let first = resume > UInt64(configuration.reorgWindow) ? resume - UInt64(configuration.reorgWindow) : 0
         let numbers = Array(first...(resume - 1))
         let headers = try await withRetries("loading recent blocks") { try await client.headers(numbers) }
         for (number, header) in zip(numbers, headers) {
-            guard let header else { return open.keys.contains { $0 >= number } ? nil : number }
-            if let record = open[number], record.block.hash != header.hash { return nil }
+            guard let header else { throw Self.behind(number) }
+            if let record = open[number], record.block.hash != header.hash { return false }
             let record =
                 open[number]
                 ?? RawBlockRecords.make(chainID: configuration.caip2, header: header, logs: [], status: .pending)
-            if let tip = window.tip, tip.hash != header.parentHash { return nil }
+            if let tip = window.tip, tip.hash != header.parentHash { return false }
             window.append(.init(number: number, hash: header.hash, parentHash: header.parentHash, record: record))
         }
-        return resume
+        return true
+    }
+
+    private static func behind(_ number: UInt64) -> ChainAdapterError {
+        ChainAdapterError(.unavailable, "the node does not have block \(number) (yet): it is behind; trying again")
     }
 
     // MARK: - Live tail
@@ -315,12 +338,31 @@ struct ChainFollower {
     private mutating func followHead() async throws {
         let head = try await currentHead()
         headGauge.record(head.number)
+        if let first = window.blocks.first, head.number < first.number {
+            logger.debug("ignoring a head below the window (a lagging endpoint)", metadata: ["head": "\(head.number)"])
+            return
+        }
         if next + 2 * UInt64(configuration.reorgWindow) <= head.number {
-            try await backfill(toward: head)  // far behind (a long outage): catch up in ranges
+            // Far behind (a long outage): first follow any reorg of the tip, then catch up in ranges.
+            if let tip = window.tip, let atTip = try await client.header(.number(tip.number)), atTip.hash != tip.hash {
+                try await adopt(atTip)
+            }
+            do {
+                try await backfill(toward: head)
+            } catch let error as ChainAdapterError where error.isFatal {
+                throw error
+            } catch {
+                // Part of the range may have been produced: start again from what the log says.
+                throw RestartFromLog(reason: error)
+            }
         }
         if let tip = window.tip, head.number <= tip.number {
             if window.connection(number: head.number, hash: head.hash, parentHash: head.parentHash) != .known {
-                try await adopt(head)  // the chain switched to a branch no longer than ours
+                // Only when the node still says so at our tip's height: a stale answer from a
+                // lagging endpoint must not retract anything.
+                if try await client.header(.number(tip.number))?.hash != tip.hash {
+                    try await adopt(head)  // the chain switched to a branch no longer than ours
+                }
             }
         } else {
             while next <= head.number {
@@ -337,8 +379,7 @@ struct ChainFollower {
                 if next <= before { break }  // nothing new (the node repeated itself): wait
             }
         }
-        let finalized = try await client.header(.finalized)?.number
-        try await produceTransitions(head: head.number, finalized: finalized)
+        try await produceTransitions(head: head.number, finalized: try await finalizedNumber())
     }
 
     /// Makes `header` the tip: appends it, or walks back to where it meets the window, retracts
@@ -361,6 +402,12 @@ struct ChainFollower {
                 branch.append(parent)
                 continue
             case .forksAt(let ancestor):
+                if let finalizedThrough, ancestor < finalizedThrough {
+                    throw ChainAdapterError(
+                        .reorgTooDeep,
+                        "block \(header.number) (\(header.hash)) forks below block \(finalizedThrough), which the chain had finalized: check the endpoints serve the right chain"
+                    )
+                }
                 let orphaned = window.truncate(above: ancestor)
                 finality.orphan(above: ancestor)
                 reorgs.increment()
@@ -398,10 +445,17 @@ struct ChainFollower {
             chainID: configuration.caip2, header: header, logs: logs, status: .pending)
         record.source = configuration.source
         if !logs.isEmpty {
-            if let produced = open[header.number], produced.block.hash == header.hash {
-                record = produced  // produced before a restart: not again
+            if produced[header.number] == header.hash {
+                record = open[header.number] ?? record  // produced before a restart: not again
             } else {
-                try await produce([record])
+                try await produce([record], kind: "block")
+                produced[header.number] = header.hash
+                if produced.count > 4 * configuration.reorgWindow {
+                    let oldest =
+                        header.number > UInt64(2 * configuration.reorgWindow)
+                        ? header.number - UInt64(2 * configuration.reorgWindow) : 0
+                    produced = produced.filter { $0.key >= oldest }
+                }
                 logsProduced.increment(by: logs.count)
                 open[header.number] = record
                 finality.emitted(number: header.number, hash: header.hash, status: .pending)
@@ -420,13 +474,29 @@ struct ChainFollower {
             record.removed = true
             return record
         }
-        try await produce(retracted)
-        for record in records { open.removeValue(forKey: record.block.number) }
+        try await produce(retracted, kind: "retraction")
+        for record in records {
+            open.removeValue(forKey: record.block.number)
+            produced.removeValue(forKey: record.block.number)
+        }
         retractions.increment(by: records.count)
     }
 
     /// Produces a record for each block whose status changed.
     private mutating func produceTransitions(head: UInt64, finalized: UInt64?) async throws {
+        // Finalizing is for good: first check the chain's finalized blocks are the ones produced.
+        if let finalized {
+            let finalizing = open.keys.filter { $0 <= finalized }.sorted()
+            let headers = try await client.headers(finalizing)
+            for (number, header) in zip(finalizing, headers) {
+                guard let header else { throw Self.behind(number) }
+                if header.hash != open[number]?.block.hash {
+                    logger.warning("a produced block is not on the finalized chain", metadata: ["block": "\(number)"])
+                    try await adopt(header)
+                    return
+                }
+            }
+        }
         let transitions = finality.advance(head: head, finalized: finalized)
         guard !transitions.isEmpty else { return }
         var records: [Tributary_V1_RawBlockRecord] = []
@@ -436,11 +506,12 @@ struct ChainFollower {
             records.append(record)
             if transition.status == .finalized {
                 open.removeValue(forKey: transition.number)
+                finalizedThrough = max(finalizedThrough ?? 0, transition.number)
             } else {
                 open[transition.number] = record
             }
         }
-        try await produce(records)
+        try await produce(records, kind: "status")
     }
 
     // MARK: - Helpers
@@ -452,18 +523,34 @@ struct ChainFollower {
         return head
     }
 
-    private func produce(_ records: [Tributary_V1_RawBlockRecord]) async throws {
+    private func produce(_ records: [Tributary_V1_RawBlockRecord], kind: String) async throws {
         guard !records.isEmpty else { return }
-        _ = try await log.append(try Self.outgoing(records, topic: topic, key: configuration.caip2, encoding: encoding))
+        _ = try await log.append(
+            try Self.outgoing(records, kind: kind, topic: topic, key: configuration.caip2, encoding: encoding))
         recordsProduced.increment(by: records.count)
     }
 
+    /// The records to append; `kind` (``EmittedHistory/kindHeader``) lets a restart tell first
+    /// productions from transitions.
     private static func outgoing(
-        _ records: [Tributary_V1_RawBlockRecord], topic: String, key: String, encoding: RecordEncoding
+        _ records: [Tributary_V1_RawBlockRecord], kind: String, topic: String, key: String, encoding: RecordEncoding
     ) throws -> [OutgoingRecord] {
-        let header = RecordHeader(name: RecordEncoding.headerName, text: encoding.contentType)
+        let headers = [
+            RecordHeader(name: RecordEncoding.headerName, text: encoding.contentType),
+            RecordHeader(name: EmittedHistory.kindHeader, text: kind),
+        ]
         return try records.map { record in
-            OutgoingRecord(topic: topic, key: key, value: try encoding.encode(record), headers: [header])
+            OutgoingRecord(topic: topic, key: key, value: try encoding.encode(record), headers: headers)
+        }
+    }
+
+    /// The chain's finalized block; `nil` when the node does not support the tag.
+    private func finalizedNumber() async throws -> UInt64? {
+        do {
+            return try await client.header(.finalized)?.number
+        } catch let error as ChainAdapterError where error.code == .rpcError {
+            logger.debug("no finalized tag; blocks stay confirmed", metadata: ["reason": "\(error)"])
+            return nil
         }
     }
 
@@ -524,4 +611,11 @@ struct OrderedAppends {
         }
         pending = []
     }
+}
+
+/// A failure after which the adapter's state in memory may not match the log: it starts again
+/// from the log.
+struct RestartFromLog: Error, CustomStringConvertible {
+    var reason: any Error
+    var description: String { "\(reason)" }
 }

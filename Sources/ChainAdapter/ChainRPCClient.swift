@@ -38,20 +38,46 @@ public struct ChainRPCClient: Sendable {
 
     /// `eth_getBlockByNumber` without transactions; `nil` when the node has no such block.
     public func header(_ tag: BlockTag) async throws -> RPCBlockHeader? {
-        try await pool.call("eth_getBlockByNumber", [tag.parameter, false]) { try Self.optionalHeader($0) }
+        try await pool.call("eth_getBlockByNumber", [tag.parameter, false]) {
+            let header = try Self.optionalHeader($0)
+            if case .number(let number) = tag, let header, header.number != number {
+                throw ChainAdapterError(.malformedResponse, "asked for block \(number), got block \(header.number)")
+            }
+            return header
+        }
     }
 
     /// `eth_getBlockByHash` without transactions; `nil` when the node does not know the hash.
     public func header(hash: String) async throws -> RPCBlockHeader? {
-        try await pool.call("eth_getBlockByHash", [hash, false]) { try Self.optionalHeader($0) }
+        try await pool.call("eth_getBlockByHash", [hash, false]) {
+            let header = try Self.optionalHeader($0)
+            if let header, header.hash != hash.lowercased() {
+                throw ChainAdapterError(.malformedResponse, "asked for block \(hash), got block \(header.hash)")
+            }
+            return header
+        }
     }
 
-    /// Headers of several blocks in one batched request, in the order asked.
+    /// Headers of several blocks, in the order asked, in batched requests of at most 100 (providers
+    /// cap batch sizes). A header for another number than asked is a malformed answer.
     public func headers(_ numbers: [UInt64]) async throws -> [RPCBlockHeader?] {
-        guard !numbers.isEmpty else { return [] }
-        return try await pool.batch(numbers.map { ("eth_getBlockByNumber", [BlockTag.number($0).parameter, false]) }) {
-            try $0.map { try Self.optionalHeader($0.get()) }
+        var headers: [RPCBlockHeader?] = []
+        for start in stride(from: 0, to: numbers.count, by: 100) {
+            let chunk = Array(numbers[start..<min(numbers.count, start + 100)])
+            headers += try await pool.batch(
+                chunk.map { ("eth_getBlockByNumber", [BlockTag.number($0).parameter, false]) }
+            ) {
+                try zip(chunk, $0).map { number, result in
+                    let header = try Self.optionalHeader(result.get())
+                    if let header, header.number != number {
+                        throw ChainAdapterError(
+                            .malformedResponse, "asked for block \(number), got block \(header.number)")
+                    }
+                    return header
+                }
+            }
         }
+        return headers
     }
 
     /// `eth_getLogs` over `from...to`, optionally for some addresses and topics.

@@ -5,9 +5,8 @@ import TributaryModel
 /// a restart after a crash at any instant continues exactly where the log says it stopped.
 ///
 /// Every record of a chain is keyed by its CAIP-2 id, so they are all on one partition, in the
-/// order they were produced. The history is read backwards from the end in chunks until it reaches
-/// a block this adapter already reported `finalized` (nothing below it can change), a block more
-/// than the reorg window below the newest one, or the start of the partition.
+/// order they were produced. The history is read backwards from the end in chunks, only as far as
+/// needed (see ``read(from:topic:key:source:window:chainFinalizes:chunk:)``).
 struct EmittedHistory: Equatable {
     /// The newest state of each emitted, not retracted block that may still change: its latest
     /// record (with the latest status), by number.
@@ -44,9 +43,19 @@ struct EmittedHistory: Equatable {
         newest = hashes.max { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
+    /// The header that says what a record is: `block` (a block produced for the first time, or
+    /// again after a crash), `status` (a finality transition) or `retraction`.
+    static let kindHeader = "tributary-record-kind"
+
     /// Reads the history of `source` from the partition of `raw-events` that holds `key`.
+    ///
+    /// Blocks are first produced in ascending order (a reorg's new branch starts above the
+    /// finalized block) and every later record of a block comes after its first. So once a first
+    /// production of a block at or below the newest block already reported `finalized` has been
+    /// read, everything that can still change has been read too. On a chain without a finalized
+    /// tag (`chainFinalizes == false`) the reorg window bounds it instead.
     static func read(
-        from log: any EventLog, topic: String, key: String, source: String, window: Int,
+        from log: any EventLog, topic: String, key: String, source: String, window: Int, chainFinalizes: Bool,
         chunk: Int64 = 2_000
     ) async throws -> EmittedHistory {
         let description = try await log.describeTopic(topic)
@@ -56,33 +65,38 @@ struct EmittedHistory: Equatable {
             return EmittedHistory()
         }
         // Chunks read backwards, kept in produced order.
-        var chunks: [[Tributary_V1_RawBlockRecord]] = []
+        var chunks: [[(record: Tributary_V1_RawBlockRecord, kind: String?)]] = []
+        var newest: UInt64?
+        var finalized: UInt64?
         var upper = offsets.endOffset
-        while upper > offsets.startOffset {
+        reading: while upper > offsets.startOffset {
             let lower = max(offsets.startOffset, upper - chunk)
             let records = try await readRange(
                 log: log, partition: TopicPartition(topic: topic, partition: partition), lower..<upper, source: source)
             chunks.insert(records, at: 0)
             upper = lower
-            if records.contains(where: { $0.status == .finalized && !$0.removed }) { break }
-            let newest = chunks.joined().filter { !$0.removed }.map(\.block.number).max()
-            if let newest, let oldest = records.filter({ !$0.removed }).map(\.block.number).min(),
-                oldest + UInt64(window) <= newest
-            {
-                break
+            for (record, _) in records where !record.removed {
+                newest = max(newest ?? 0, record.block.number)
+                if record.status == .finalized { finalized = max(finalized ?? 0, record.block.number) }
+            }
+            let bound: UInt64? =
+                chainFinalizes ? finalized : newest.map { $0 > UInt64(window) ? $0 - UInt64(window) : 0 }
+            guard let bound else { continue }
+            for (record, kind) in records where kind == "block" && !record.removed && record.block.number <= bound {
+                break reading
             }
         }
         var history = EmittedHistory()
-        history.replay(Array(chunks.joined()))
+        history.replay(chunks.joined().map(\.record))
         return history
     }
 
     private static func readRange(
         log: any EventLog, partition: TopicPartition, _ range: Range<Int64>, source: String
-    ) async throws -> [Tributary_V1_RawBlockRecord] {
+    ) async throws -> [(record: Tributary_V1_RawBlockRecord, kind: String?)] {
         let reader = try await log.makeReader(from: [partition: .offset(range.lowerBound)])
         defer { Task { await reader.close() } }
-        var records: [Tributary_V1_RawBlockRecord] = []
+        var records: [(record: Tributary_V1_RawBlockRecord, kind: String?)] = []
         var idlePolls = 0
         reading: while true {
             let batch = try await reader.poll(maxRecords: 1_000, timeout: .seconds(1))
@@ -99,7 +113,8 @@ struct EmittedHistory: Equatable {
                         Tributary_V1_RawBlockRecord.self, from: value, contentType: record.contentType),
                     raw.source == source
                 {
-                    records.append(raw)
+                    records.append(
+                        (raw, record.headers.last(named: kindHeader).flatMap { String(decoding: $0, as: UTF8.self) }))
                 }
                 if record.offset == range.upperBound - 1 { break reading }
             }

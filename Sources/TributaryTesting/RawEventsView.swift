@@ -23,10 +23,10 @@ public enum RawEventsView {
     }
 
     /// The logs the records leave standing (retractions applied), as comparable lines
-    /// `number:blockHash:logIndex:transactionHash`, in chain order.
-    public static func view(_ records: [Tributary_V1_RawBlockRecord]) -> [String] {
+    /// `number:blockHash:logIndex:transactionHash`, in chain order; only `chain`'s when given.
+    public static func view(_ records: [Tributary_V1_RawBlockRecord], chain: String? = nil) -> [String] {
         var live: [String: Tributary_V1_RawBlockRecord] = [:]
-        for record in records {
+        for record in records where chain == nil || record.block.chainID == chain {
             if record.removed { live.removeValue(forKey: record.block.hash) } else { live[record.block.hash] = record }
         }
         return live.values.sorted { $0.block.number < $1.block.number }.flatMap { record in
@@ -45,11 +45,15 @@ public enum RawEventsView {
     }
 
     /// Waits (up to two minutes; a deadline against hangs, not a performance check) until the records in `log` show exactly the node's logs.
-    public static func waitUntilComplete(log: any EventLog, client: ChainRPCClient) async throws {
+    public static func waitUntilComplete(
+        log: any EventLog, client: ChainRPCClient, chain: String? = nil
+    )
+        async throws
+    {
         var last: (want: Int, have: Int) = (0, 0)
         for _ in 0..<600 {
             let want = try await expected(client)
-            let have = view(try await records(in: log))
+            let have = view(try await records(in: log), chain: chain)
             if want == have { return }
             last = (want.count, have.count)
             try await Task.sleep(for: .milliseconds(200))

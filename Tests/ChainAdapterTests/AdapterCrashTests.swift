@@ -33,10 +33,11 @@ import TributaryTesting
         let runner = try CommandRunner()
         let arguments = ["dev", "--no-devnet", "--data", data.path + "/log", "--config", configuration]
         let client = ChainRPCClient(pool: EndpointPool(endpoints: [JSONRPCEndpoint(url: devnet.httpURL)]))
-        // Slow every eth_getLogs down so the backfill is surely under way when it is killed.
+        // Slow every eth_getLogs down (2 s each, 4 in flight, ~190 ranges) so the backfill is surely
+        // under way when it is killed, however loaded the machine is.
         try await RawEventsView.control(
             devnet, "devnet_injectFailure",
-            ["kind": "timeout", "method": "eth_getLogs", "count": NSNull(), "delayMs": 400])
+            ["kind": "timeout", "method": "eth_getLogs", "count": NSNull(), "delayMs": 2_000])
 
         // 1. Mid-backfill.
         var dev = try runner.start(arguments)
@@ -70,6 +71,16 @@ import TributaryTesting
 
         let records = try await recordsInLog(data.path + "/log")
         #expect(records.dropFirst(beforeRestart).contains { $0.removed }, "the reorg while down was retracted")
+        // Only blocks the chain no longer has are retracted, and no block's status goes backwards.
+        for retraction in records.filter(\.removed) {
+            let canonical = try await client.header(.number(retraction.block.number))
+            #expect(canonical?.hash != retraction.block.hash, "block \(retraction.block.number) is canonical")
+        }
+        var statuses: [String: [Int]] = [:]
+        for record in records where !record.removed {
+            statuses[record.block.hash, default: []].append(record.status.rawValue)
+        }
+        #expect(statuses.values.allSatisfy { $0 == $0.sorted() }, "a status went backwards")
         // Produced twice (once before a crash, once after) means produced identically.
         var byState: [String: Tributary_V1_RawBlockRecord] = [:]
         for record in records {
@@ -87,13 +98,17 @@ import TributaryTesting
         return try await RawEventsView.records(in: log)
     }
 
+    /// Waits for `count` records, reading through one handle (reopening per poll is slow on a busy machine).
     private func waitForRecords(in directory: String, atLeast count: Int) async throws {
+        for _ in 0..<1_200 where !FileManager.default.fileExists(atPath: directory + "/log.sqlite") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let log = try await EmbeddedEventLog.open(configuration: EmbeddedLogConfiguration(directory: directory))
+        defer { Task { try? await log.shutdown() } }
         for _ in 0..<1_200 {
-            if FileManager.default.fileExists(atPath: directory + "/log.sqlite"),
-                (try? await recordsInLog(directory).count) ?? 0 >= count
-            {
-                return
-            }
+            let topic = try? await log.describeTopic(StandardTopic.rawEvents.name)
+            let produced = topic?.partitions.reduce(Int64(0)) { $0 + $1.endOffset } ?? 0
+            if produced >= count { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw DevnetError(reason: "the adapter never produced \(count) records")

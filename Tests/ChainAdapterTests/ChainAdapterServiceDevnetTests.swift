@@ -125,6 +125,45 @@ import TributaryTesting
         try await harness.waitUntilComplete()
     }
 
+    @Test func followsTwoChainsInOneProcessEachOnItsOwnKey() async throws {
+        let first = try DevnetProcess(arguments: ["--prebuild-blocks", "60"])
+        defer { first.stop() }
+        let second = try DevnetProcess(arguments: ["--prebuild-blocks", "60", "--chain-id", "10"])
+        defer { second.stop() }
+        let log = InMemoryEventLog()
+        try await log.createTopic(TopicConfiguration(name: StandardTopic.rawEvents.name))
+        var tasks: [Task<Void, any Error>] = []
+        for devnet in [first, second] {
+            let service = ChainAdapterService(
+                configuration: .init(
+                    name: "chain\(devnet.chainID)", chainID: devnet.chainID,
+                    endpoints: [JSONRPCEndpoint(url: devnet.httpURL)], webSocketURL: devnet.webSocketURL,
+                    start: .number(0), reorgWindow: 16, pollInterval: .milliseconds(250), showsProgress: false),
+                log: log)
+            tasks.append(Task { try await service.run() })
+        }
+        defer { tasks.forEach { $0.cancel() } }
+        for devnet in [first, second] {
+            let client = ChainRPCClient(pool: EndpointPool(endpoints: [JSONRPCEndpoint(url: devnet.httpURL)]))
+            try await RawEventsView.waitUntilComplete(log: log, client: client, chain: "eip155:\(devnet.chainID)")
+        }
+        let reader = try await log.makeReader(topic: StandardTopic.rawEvents.name, from: .earliest)
+        var partitionsByChain: [String: Set<Int>] = [:]
+        while true {
+            let batch = try await reader.poll(maxRecords: 10_000, timeout: .milliseconds(200))
+            if batch.isEmpty { break }
+            for record in batch {
+                let raw = try RecordEncoding.decode(
+                    Tributary_V1_RawBlockRecord.self, from: record.value ?? [], contentType: record.contentType)
+                #expect(record.key == Array(raw.block.chainID.utf8), "keyed by the CAIP-2 chain id")
+                partitionsByChain[raw.block.chainID, default: []].insert(record.partition)
+            }
+        }
+        await reader.close()
+        #expect(partitionsByChain.keys.sorted() == ["eip155:10", "eip155:31337"])
+        #expect(partitionsByChain.values.allSatisfy { $0.count == 1 }, "each chain's records stay on one partition")
+    }
+
     @Test func refusesAnotherChain() async throws {
         let devnet = try DevnetProcess()
         defer { devnet.stop() }

@@ -131,24 +131,37 @@ import TributaryModel
         #expect(history.hashes == [10: "a10", 11: "b11"])
     }
 
-    @Test func readsItsOwnSourceBackFromTheEndOfItsPartition() async throws {
+    /// Blocks 1…300 first produced pending by two adapters; each block is finalized 150 blocks
+    /// later (its finalized record comes after the pending records of the next 150 blocks).
+    @Test(arguments: [5, 50, 2_000] as [Int64])
+    func readsBackEveryOpenBlockOfItsOwnSource(chunk: Int64) async throws {
         let log = InMemoryEventLog()
         try await log.createTopic(TopicConfiguration(name: "raw-events"))
         var records: [OutgoingRecord] = []
-        for number in UInt64(1)...300 {
+        func add(_ number: UInt64, _ status: Tributary_V1_FinalityStatus, kind: String) throws {
             for source in ["eip155:1/a", "eip155:1/b"] {
-                var record = Self.record(number, "\(source)-\(number)", number <= 100 ? .finalized : .pending)
+                var record = Self.record(number, "\(source)-\(number)", status)
                 record.source = source
                 records.append(
-                    OutgoingRecord(topic: "raw-events", key: "eip155:1", value: try RecordEncoding.json.encode(record)))
+                    OutgoingRecord(
+                        topic: "raw-events", key: Array("eip155:1".utf8), value: try RecordEncoding.json.encode(record),
+                        headers: [RecordHeader(name: EmittedHistory.kindHeader, text: kind)]))
             }
+        }
+        for number in UInt64(1)...300 {
+            try add(number, .pending, kind: "block")
+            if number > 150 { try add(number - 150, .finalized, kind: "status") }
         }
         _ = try await log.append(records)
         let history = try await EmittedHistory.read(
-            from: log, topic: "raw-events", key: "eip155:1", source: "eip155:1/a", window: 64, chunk: 50)
+            from: log, topic: "raw-events", key: "eip155:1", source: "eip155:1/a", window: 64, chainFinalizes: true,
+            chunk: chunk)
         #expect(history.newest?.number == 300 && history.newest?.hash == "eip155:1/a-300")
-        #expect(history.open.count >= 64, "at least the window is read back")
-        #expect(history.open.values.allSatisfy { $0.source == "eip155:1/a" })
-        #expect(history.open.keys.min()! > 100, "reading stopped well before the start")
+        #expect(history.open.keys.sorted() == Array(151...300), "every block not finalized yet is open")
+        #expect(history.open.values.allSatisfy { $0.source == "eip155:1/a" && $0.status == .pending })
+        let unfinalizing = try await EmittedHistory.read(
+            from: log, topic: "raw-events", key: "eip155:1", source: "eip155:1/a", window: 64, chainFinalizes: false,
+            chunk: chunk)
+        #expect(Set(236...300).isSubset(of: unfinalizing.open.keys), "without finality the window bounds it")
     }
 }
