@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/swiftwasm/WasmKit.git", from: "0.4.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -100,6 +101,17 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The WebAssembly function host: runtime, ABIs, limits; only importer of WasmKit.
+        .target(
+            name: "FunctionHost",
+            dependencies: [
+                "EventLog", "TributaryModel",
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // CLI commands and the one place that assembles services.
         .target(
             name: "TributaryCommands",
@@ -136,6 +148,13 @@ let package = Package(
         .testTarget(
             name: "ChainAdapterTests",
             dependencies: ["ChainAdapter", "EVM", "EventLog", "EmbeddedLog", "TributaryModel", "TributaryTesting"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "FunctionHostTests",
+            dependencies: [
+                "FunctionHost", "TributaryModel", .product(name: "WAT", package: "WasmKit"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,0 +1,86 @@
+import Foundation
+import TributaryModel
+import WasmKit
+
+/// A function module parsed and validated once, at deploy: the raw ABI's exports are present and
+/// typed right, it imports nothing but the host's functions, and it declares no more memory than
+/// its limit. Immutable and shareable between workers.
+public struct CompiledFunction: Sendable {
+    /// The host's import module name.
+    public static let importModule = "tributary"
+    /// The functions the host offers under ``importModule``, with their signatures.
+    static let hostFunctions: [String: FunctionType] = [
+        "input_len": FunctionType(parameters: [], results: [.i32]),
+        "get_input": FunctionType(parameters: [.i32], results: []),
+        "set_output": FunctionType(parameters: [.i32, .i32], results: []),
+        "log": FunctionType(parameters: [.i32, .i32, .i32], results: []),
+    ]
+
+    let module: Module
+    /// The entry export (`handle` unless the manifest names another).
+    public let entry: String
+    /// The limits every invocation runs under.
+    public let limits: FunctionLimits
+    /// How the input is placed before the entry is called.
+    let placement: InputPlacement
+
+    /// How the host hands the input over (docs/function-abi.md).
+    enum InputPlacement: Equatable {
+        /// Through the guest's exported allocator (`alloc` or `malloc`).
+        case allocator(String)
+        /// Into the buffer the guest exports as `tributary_input` / `tributary_input_capacity`.
+        case exportedBuffer
+        /// `handle(0, 0)`; the guest pulls it with `input_len` / `get_input`.
+        case pull
+    }
+
+    /// Parses and validates `bytes` under `manifest`, resolving its limits with `policy`.
+    ///
+    /// - Throws: ``FunctionHostError`` `.invalidModule` or `.limitTooHigh` with a reason naming
+    ///   the export, import or limit at fault.
+    public init(bytes: [UInt8], manifest: Tributary_V1_FunctionManifest, policy: FunctionLimitPolicy) throws {
+        guard manifest.abi != .wasi else {
+            throw FunctionHostError(.invalidModule, "the WASI ABI is not supported by this host yet")
+        }
+        limits = try policy.resolve(manifest.limits)
+        entry = manifest.entry.isEmpty ? "handle" : manifest.entry
+        let module: Module
+        do {
+            module = try parseWasm(bytes: bytes)
+        } catch {
+            throw FunctionHostError(.invalidModule, "not a valid WebAssembly module: \(error)")
+        }
+        for entry in module.imports {
+            guard entry.module == Self.importModule, Self.hostFunctions[entry.name] != nil,
+                case .function = entry.descriptor
+            else {
+                throw FunctionHostError(
+                    .invalidModule,
+                    "imports \(entry.module).\(entry.name), which the host does not offer (it offers \(Self.importModule).\(Self.hostFunctions.keys.sorted().joined(separator: ", ")))"
+                )
+            }
+        }
+        let exports = Dictionary(
+            module.exports.map { ($0.name, $0.descriptor) }, uniquingKeysWith: { first, _ in first })
+        guard case .memory = exports["memory"] else {
+            throw FunctionHostError(.invalidModule, "does not export its linear memory as 'memory'")
+        }
+        guard case .function = exports[self.entry] else {
+            throw FunctionHostError(.invalidModule, "does not export the entry function '\(self.entry)'")
+        }
+        if case .function = exports["alloc"] {
+            placement = .allocator("alloc")
+        } else if case .function = exports["malloc"] {
+            placement = .allocator("malloc")
+        } else if case .global = exports["tributary_input"], case .global = exports["tributary_input_capacity"] {
+            placement = .exportedBuffer
+        } else {
+            placement = .pull
+        }
+        self.module = module
+        // A trial instantiation checks the import and export signatures and the declared memory
+        // against the limit, exactly as every invocation will.
+        let probe = try FunctionInstance(function: self, engine: Engine(configuration: .init(fuelMetering: true)))
+        try probe.checkSignatures()
+    }
+}
