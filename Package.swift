@@ -41,7 +41,10 @@ let package = Package(
         // The log abstraction, its in-memory implementation and shared pieces.
         .target(
             name: "EventLog",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSwift
         ),
         // The embedded durable log on SQLite; the only importer of GRDB.
@@ -107,6 +110,8 @@ let package = Package(
             dependencies: [
                 "EventLog", "TributaryModel",
                 .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -117,6 +122,7 @@ let package = Package(
             name: "TributaryCommands",
             dependencies: [
                 "TributaryModel", "EventLog", "EmbeddedLog", "KafkaLog", "EVM", "Processor", "ChainAdapter",
+                "FunctionHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -153,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "FunctionHostTests",
             dependencies: [
-                "FunctionHost", "TributaryModel", .product(name: "WAT", package: "WasmKit"),
+                "FunctionHost", "EventLog", "TributaryModel", .product(name: "WAT", package: "WasmKit"),
             ],
             swiftSettings: strictSwift
         ),

@@ -2,16 +2,17 @@ import ArgumentParser
 import ChainAdapter
 import EventLog
 import Foundation
+import FunctionHost
 import Processor
 import ServiceLifecycle
 import TributaryModel
 
 /// `tributary dev`: every role in one process on the embedded log.
 ///
-/// Opens the embedded log, creates the standard topics and runs the chain adapters, the processor
-/// and the router in a service group until SIGINT or SIGTERM. With no chain configured it starts
-/// the local development chain with its traffic generator and follows it. The wasm-host and
-/// gateway join the group as they land, and it says so plainly.
+/// Opens the embedded log, creates the standard topics and runs the chain adapters, the
+/// processor, the router and the wasm-host in a service group until SIGINT or SIGTERM. With no
+/// chain configured it starts the local development chain with its traffic generator and follows
+/// it. The gateway joins the group when it lands; until then dev says so plainly.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev", abstract: "Run Tributary in one process on the embedded log (Ctrl-C to stop).")
@@ -50,8 +51,8 @@ struct DevCommand: AsyncParsableCommand {
             ? (startsDevnet ? "chain adapter (devnet)" : "no chain adapter (no chains configured)")
             : "chain adapters (\(configuration.chains.keys.sorted().joined(separator: ", ")))"
         let announcementLines = [
-            "running: event log (embedded, \(configuration.encoding.rawValue) records), \(chainSummary), processor, router",
-            "not built yet: wasm-host, gateway",
+            "running: event log (embedded, \(configuration.encoding.rawValue) records), \(chainSummary), processor, router, wasm-host (raw ABI)",
+            "not built yet: gateway (deploy functions and triggers by producing to tributary.functions / tributary.triggers)",
             "inspect: tributary topics --data \(configuration.embedded.directory)",
             "         tributary tail canonical-events --data \(configuration.embedded.directory)",
         ]
@@ -89,7 +90,9 @@ struct DevCommand: AsyncParsableCommand {
                         service: ChainAdapterService(
                             configuration: chain, log: log, encoding: configuration.encoding, logger: logger)))
             }
-            services += [.init(service: processor), .init(service: router)]
+            let host = FunctionHostService(
+                log: log, configuration: .init(encoding: configuration.encoding), logger: logger)
+            services += [.init(service: processor), .init(service: router), .init(service: host)]
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -1,14 +1,12 @@
-import EventLog
 import Logging
 import ServiceLifecycle
-import TributaryModel
 
-/// What the processor and router share: consume a topic in a group until graceful shutdown,
-/// closing the consumer however the loop ends.
-enum GroupConsumerLoop {
+/// What the consuming roles share: consume a topic in a group until graceful shutdown, closing
+/// the consumer however the loop ends.
+public enum GroupConsumerLoop {
     /// Joins `group` on `topic` and runs `body` with the consumer until graceful shutdown or
     /// cancellation; other errors are rethrown after the consumer is closed.
-    static func run(
+    public static func run(
         log: any EventLog, group: String, topic: String, role: String, logger: Logger,
         _ body: @escaping @Sendable (any GroupConsumer) async throws -> Void
     ) async throws {

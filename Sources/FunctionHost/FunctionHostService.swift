@@ -1,0 +1,214 @@
+import EventLog
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+import TributaryModel
+
+/// The wasm-host role: consumes `function-invocations` in a group, runs each invocation on a
+/// bounded pool of dedicated threads, and produces its `InvocationResult` to `function-results`
+/// keyed by invocation id. Offsets are committed only after every result of the batch is
+/// acknowledged. An invocation that cannot be read, or names a function that is not deployed,
+/// goes to `function-invocations.dlq` with the reason; everything a function does wrong is a
+/// result with its status. Functions come from `tributary.functions`, so every host sees every
+/// deploy; modules are compiled once per content hash and manifest.
+public struct FunctionHostService: Service {
+    /// Settings of the host role.
+    public struct Configuration: Sendable {
+        /// The consumer group. Default: `tributary-wasm-host`.
+        public var group: String
+        /// Worker threads running guest code. Default: the number of cores.
+        public var workers: Int
+        /// Invocations taken per poll. Default: 64.
+        public var batchSize: Int
+        /// Limit defaults and maximums. Default: see ``FunctionLimitPolicy``.
+        public var policy: FunctionLimitPolicy
+        /// How result values are written. Default: `.json`.
+        public var encoding: RecordEncoding
+
+        /// Creates a configuration; every parameter defaults as documented on its property.
+        public init(
+            group: String = "tributary-wasm-host", workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+            batchSize: Int = 64, policy: FunctionLimitPolicy = FunctionLimitPolicy(), encoding: RecordEncoding = .json
+        ) {
+            self.group = group
+            self.workers = workers
+            self.batchSize = batchSize
+            self.policy = policy
+            self.encoding = encoding
+        }
+    }
+
+    private let log: any EventLog
+    private let configuration: Configuration
+    private let logger: Logger
+    private let runtime = FunctionRuntime()
+    private let compiled = CompiledFunctionCache()
+
+    /// Creates the role over `log`.
+    public init(
+        log: any EventLog, configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "tributary.wasm-host")
+    ) {
+        self.log = log
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let functions = CompactedTopicFollower(log: log, topic: StandardTopic.functions.name)
+        let pool = WorkerPool(threads: configuration.workers, name: "wasm-worker")
+        defer { pool.stop() }
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await functions.run() }
+                await functions.waitUntilLoaded()
+                try await GroupConsumerLoop.run(
+                    log: log, group: configuration.group, topic: StandardTopic.functionInvocations.name,
+                    role: "wasm-host", logger: logger
+                ) { consumer in
+                    while !Task.isCancelled {
+                        let records = try await consumer.poll(
+                            maxRecords: configuration.batchSize, timeout: .milliseconds(250))
+                        guard !records.isEmpty else { continue }
+                        let view = functions.snapshot.view
+                        let output = await withTaskGroup(of: (Int, OutgoingRecord).self) { group in
+                            for (index, record) in records.enumerated() {
+                                group.addTask { (index, await handle(record, functions: view, pool: pool)) }
+                            }
+                            var output: [(Int, OutgoingRecord)] = []
+                            for await produced in group { output.append(produced) }
+                            return output.sorted { $0.0 < $1.0 }.map(\.1)
+                        }
+                        _ = try await log.append(output)
+                        try await consumer.commit(records.nextOffsets)
+                    }
+                }
+                group.cancelAll()
+            }
+        } catch is CancellationError {
+        }
+    }
+
+    /// The result (or dead letter) for one invocation record.
+    private func handle(_ record: LogRecord, functions: CompactedTopicView, pool: WorkerPool) async -> OutgoingRecord {
+        let request: Tributary_V1_InvocationRequest
+        do {
+            request = try RecordEncoding.decode(
+                Tributary_V1_InvocationRequest.self, from: record.value ?? [], contentType: record.contentType)
+        } catch {
+            return deadLetter(record, "not an invocation request: \(error)")
+        }
+        let key =
+            request.functionVersion == 0 ? request.functionName : "\(request.functionName)@\(request.functionVersion)"
+        guard let stored = functions.values[Array(key.utf8)]?.value,
+            let function = try? RecordEncoding.decode(
+                Tributary_V1_FunctionRecord.self, from: stored,
+                contentType: functions.values[Array(key.utf8)]?.contentType)
+        else {
+            return deadLetter(
+                record,
+                "function '\(request.functionName)' version \(request.functionVersion == 0 ? "latest" : "\(request.functionVersion)") is not deployed"
+            )
+        }
+        var outcome: InvocationOutcome
+        switch compiled.compile(function, policy: configuration.policy) {
+        case .success(let compiledFunction):
+            let input = Self.input(for: request, environment: function.manifest.environment)
+            outcome = await pool.run { [runtime] in runtime.execute(compiledFunction, input: input) }
+        case .failure(let error):
+            outcome = InvocationOutcome(
+                status: .invalidModule, output: [], logs: [], fuelUsed: 0, error: error.reason, duration: .zero)
+        }
+        let status = outcome.status
+        Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")]).increment()
+        Timer(label: "tributary_wasm_host_invocation_duration_seconds").recordNanoseconds(
+            outcome.duration.wholeNanoseconds)
+        Recorder(label: "tributary_wasm_host_fuel_used").record(Int64(clamping: outcome.fuelUsed))
+        var result = Tributary_V1_InvocationResult()
+        result.invocationID = request.invocationID
+        result.functionName = function.name
+        result.functionVersion = function.version
+        result.triggerID = request.triggerID
+        result.eventID = request.event.id
+        result.status = outcome.status
+        result.output = Data(outcome.output)
+        result.logs = outcome.logs
+        result.duration = Google_Protobuf_Duration(
+            seconds: Int64(outcome.duration.components.seconds),
+            nanos: Int32(outcome.duration.components.attoseconds / 1_000_000_000))
+        result.fuelUsed = outcome.fuelUsed
+        result.error = outcome.error
+        result.attempt = request.attempt
+        result.completedAt = Google_Protobuf_Timestamp(date: Date())
+        do {
+            return OutgoingRecord(
+                topic: StandardTopic.functionResults.name, key: Array(request.invocationID.utf8),
+                value: try configuration.encoding.encode(result),
+                headers: [RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)])
+        } catch {
+            return deadLetter(record, "the result cannot be encoded: \(error)")
+        }
+    }
+
+    private func deadLetter(_ record: LogRecord, _ reason: String) -> OutgoingRecord {
+        Counter(label: "tributary_dead_letters_total", dimensions: [("topic", "function-invocations.dlq")]).increment()
+        logger.warning("invocation dead-lettered", metadata: ["position": "\(record.position)", "reason": "\(reason)"])
+        return DeadLetter.record(for: record, reason: reason, role: "wasm-host")
+    }
+
+    /// The function input (docs/function-abi.md): invocation metadata, the canonical event in
+    /// proto3-JSON (or, for direct invocations, the caller's JSON) and the manifest's environment.
+    static func input(for request: Tributary_V1_InvocationRequest, environment: [String: String]) -> [UInt8] {
+        let metadata: [String: Any] = [
+            "invocationId": request.invocationID, "functionName": request.functionName,
+            "functionVersion": Int(request.functionVersion), "triggerId": request.triggerID,
+            "attempt": Int(request.attempt), "environment": environment,
+        ]
+        var json =
+            (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])).map(Array.init)
+            ?? Array("{}".utf8)
+        let payload: (String, [UInt8])? =
+            request.hasEvent
+            ? ("event", (try? request.event.jsonUTF8Bytes()) ?? Array("{}".utf8))
+            : request.input.isEmpty ? nil : ("input", Array(request.input))
+        if let (name, value) = payload {
+            json.removeLast()  // the closing brace
+            json += Array(",\"\(name)\":".utf8) + value + [UInt8(ascii: "}")]
+        }
+        return json
+    }
+}
+
+/// Compiled functions by module hash and manifest: a module is parsed and validated once.
+final class CompiledFunctionCache: Sendable {
+    private let entries = Mutex<[String: Result<CompiledFunction, FunctionHostError>]>([:])
+
+    func compile(
+        _ function: Tributary_V1_FunctionRecord, policy: FunctionLimitPolicy
+    )
+        -> Result<CompiledFunction, FunctionHostError>
+    {
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true  // the environment is a map
+        let manifest =
+            ((try? function.manifest.serializedBytes(options: options)) as [UInt8]?).map {
+                Data($0).base64EncodedString()
+            } ?? ""
+        let key = function.moduleSha256 + "/" + manifest
+        if let cached = entries.withLock({ $0[key] }) { return cached }
+        let result: Result<CompiledFunction, FunctionHostError>
+        do {
+            result = .success(
+                try CompiledFunction(bytes: Array(function.module), manifest: function.manifest, policy: policy))
+        } catch let error as FunctionHostError {
+            result = .failure(error)
+        } catch {
+            result = .failure(FunctionHostError(.invalidModule, "\(error)"))
+        }
+        entries.withLock { $0[key] = result }
+        return result
+    }
+}

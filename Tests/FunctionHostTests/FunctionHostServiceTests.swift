@@ -1,0 +1,95 @@
+import EventLog
+import Foundation
+import FunctionHost
+import Testing
+import TributaryModel
+import WAT
+
+/// The wasm-host role on the in-memory log: results for deployed functions, dead letters for the
+/// rest, the function input as docs/function-abi.md describes it.
+@Suite struct FunctionHostServiceTests {
+    static func deploy(
+        _ name: String, version: UInt32, wat: String, fuel: UInt64 = 0, in log: InMemoryEventLog
+    )
+        async throws
+    {
+        var function = Tributary_V1_FunctionRecord()
+        function.name = name
+        function.version = version
+        function.module = Data(try wat2wasm(wat))
+        function.moduleSha256 = "\(name)-\(version)"
+        function.manifest.abi = .raw
+        function.manifest.environment = ["THRESHOLD": "5"]
+        function.manifest.limits.fuel = fuel
+        let value = try RecordEncoding.json.encode(function)
+        _ = try await log.append([
+            OutgoingRecord(topic: StandardTopic.functions.name, key: name, value: value),
+            OutgoingRecord(topic: StandardTopic.functions.name, key: "\(name)@\(version)", value: value),
+        ])
+    }
+
+    static func invocation(_ id: String, function: String, version: UInt32 = 0) throws -> OutgoingRecord {
+        var request = Tributary_V1_InvocationRequest()
+        request.invocationID = id
+        request.functionName = function
+        request.functionVersion = version
+        request.triggerID = "t1"
+        request.attempt = 1
+        request.event.id = "eip155:1:0xab:0"
+        request.event.chainID = "eip155:1"
+        return OutgoingRecord(
+            topic: StandardTopic.functionInvocations.name, key: id, value: try RecordEncoding.json.encode(request))
+    }
+
+    @Test func runsInvocationsAndDeadLettersWhatItCannotRun() async throws {
+        let log = InMemoryEventLog()
+        for topic in StandardTopic.all {
+            try await log.createTopic(TopicConfiguration(name: topic.name, partitions: 2, compacted: topic.compacted))
+        }
+        try await Self.deploy("echo", version: 1, wat: FunctionRuntimeTests.echo, in: log)
+        let loop = """
+            (module (memory (export "memory") 1)
+              (func (export "handle") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 0)))
+            """
+        try await Self.deploy("spin", version: 3, wat: loop, fuel: 10_000, in: log)
+        _ = try await log.append([
+            try Self.invocation("i-1", function: "echo"),
+            try Self.invocation("i-2", function: "echo", version: 2),
+            OutgoingRecord(topic: StandardTopic.functionInvocations.name, key: "bad", value: Array("garbage".utf8)),
+            try Self.invocation("i-3", function: "spin", version: 3),
+        ])
+        let service = FunctionHostService(log: log, configuration: .init(workers: 2))
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+
+        var results: [String: Tributary_V1_InvocationResult] = [:]
+        var deadLetters: [String] = []
+        let resultsReader = try await log.makeReader(topic: StandardTopic.functionResults.name, from: .earliest)
+        let dlqReader = try await log.makeReader(
+            topic: StandardTopic.functionInvocationsDeadLetters.name, from: .earliest)
+        for _ in 0..<200 where results.count < 2 || deadLetters.count < 2 {
+            for record in try await resultsReader.poll(maxRecords: 100, timeout: .milliseconds(50)) {
+                let result = try RecordEncoding.decode(
+                    Tributary_V1_InvocationResult.self, from: record.value ?? [], contentType: record.contentType)
+                results[result.invocationID] = result
+                #expect(record.key == Array(result.invocationID.utf8), "results are keyed by invocation id")
+            }
+            for record in try await dlqReader.poll(maxRecords: 100, timeout: .milliseconds(50)) {
+                deadLetters.append(
+                    record.headers.last(named: DeadLetter.reasonHeader).map { String(decoding: $0, as: UTF8.self) }
+                        ?? "")
+            }
+        }
+        let echoed = try #require(results["i-1"])
+        #expect(echoed.status == .ok && echoed.functionVersion == 1 && echoed.eventID == "eip155:1:0xab:0")
+        let input = try #require(try JSONSerialization.jsonObject(with: echoed.output) as? [String: Any])
+        #expect(input["invocationId"] as? String == "i-1" && input["triggerId"] as? String == "t1")
+        #expect((input["event"] as? [String: Any])?["id"] as? String == "eip155:1:0xab:0")
+        #expect((input["environment"] as? [String: String]) == ["THRESHOLD": "5"])
+        #expect(echoed.logs.map(\.message) == ["echoing"])
+        #expect(results["i-3"]?.status == .outOfFuel)
+        #expect(deadLetters.sorted().count == 2)
+        #expect(deadLetters.contains { $0.contains("function 'echo' version 2 is not deployed") })
+        #expect(deadLetters.contains { $0.contains("not an invocation request") })
+    }
+}
