@@ -160,6 +160,7 @@ let package = Package(
             name: "FunctionHostTests",
             dependencies: [
                 "FunctionHost", "EventLog", "TributaryModel", .product(name: "WAT", package: "WasmKit"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSwift
         ),

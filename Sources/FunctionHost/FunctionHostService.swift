@@ -168,7 +168,8 @@ public struct FunctionHostService: Service {
             "attempt": Int(request.attempt), "environment": environment,
         ]
         var json =
-            (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])).map(Array.init)
+            (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys, .withoutEscapingSlashes]))
+            .map(Array.init)
             ?? Array("{}".utf8)
         let payload: (String, [UInt8])? =
             request.hasEvent

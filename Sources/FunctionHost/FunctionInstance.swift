@@ -137,6 +137,12 @@ final class FunctionInstance {
         case .allocator(let name):
             guard let allocate = instance.exports[function: name] else { throw HostAbort.abi("no '\(name)'") }
             let pointer = try allocate([.i32(UInt32(input.count))]).first?.i32 ?? 0
+            guard pointer != 0 else {
+                if memoryCap.denied.load(ordering: .relaxed) {
+                    throw HostAbort.memoryLimit("'\(name)' could not grow memory for the \(input.count)-byte input")
+                }
+                throw HostAbort.abi("'\(name)' returned 0 for the \(input.count)-byte input")
+            }
             try GuestMemory.write(input, at: pointer, in: memory)
             return (pointer, UInt32(input.count))
         case .exportedBuffer:
@@ -157,12 +163,14 @@ final class FunctionInstance {
 /// Why the host ended an invocation from inside a host call.
 enum HostAbort: Error {
     case abi(String)
+    case memoryLimit(String)
     case outputTooLarge(Int, limit: Int)
     case timeout(Duration)
 
     var outcome: (Tributary_V1_InvocationStatus, String) {
         switch self {
         case .abi(let reason): (.abiError, reason)
+        case .memoryLimit(let reason): (.memoryLimit, reason)
         case .outputTooLarge(let size, let limit):
             (.outputTooLarge, "set an output of \(size) bytes; the limit is \(limit)")
         case .timeout(let limit): (.timeout, "ran longer than its \(limit) deadline")
