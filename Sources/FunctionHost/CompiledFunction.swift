@@ -8,6 +8,8 @@ import WasmKit
 public struct CompiledFunction: Sendable {
     /// The host's import module name.
     public static let importModule = "tributary"
+    /// WASI preview1's import module name.
+    static let wasiModule = "wasi_snapshot_preview1"
     /// The functions the host offers under ``importModule``, with their signatures.
     static let hostFunctions: [String: FunctionType] = [
         "input_len": FunctionType(parameters: [], results: [.i32]),
@@ -23,6 +25,11 @@ public struct CompiledFunction: Sendable {
     public let limits: FunctionLimits
     /// How the input is placed before the entry is called.
     let placement: InputPlacement
+    /// Which ABI the module speaks.
+    let abi: Tributary_V1_FunctionAbi
+    /// WASI: `argv` (the function's name, then the manifest's arguments) and the environment.
+    let arguments: [String]
+    let environment: [String: String]
 
     /// How the host hands the input over (docs/function-abi.md).
     enum InputPlacement: Equatable {
@@ -38,12 +45,14 @@ public struct CompiledFunction: Sendable {
     ///
     /// - Throws: ``FunctionHostError`` `.invalidModule` or `.limitTooHigh` with a reason naming
     ///   the export, import or limit at fault.
-    public init(bytes: [UInt8], manifest: Tributary_V1_FunctionManifest, policy: FunctionLimitPolicy) throws {
-        guard manifest.abi != .wasi else {
-            throw FunctionHostError(.invalidModule, "the WASI ABI is not supported by this host yet")
-        }
+    public init(
+        bytes: [UInt8], manifest: Tributary_V1_FunctionManifest, policy: FunctionLimitPolicy, name: String = "function"
+    ) throws {
+        abi = manifest.abi == .wasi ? .wasi : .raw
         limits = try policy.resolve(manifest.limits)
-        entry = manifest.entry.isEmpty ? "handle" : manifest.entry
+        entry = abi == .wasi ? "_start" : manifest.entry.isEmpty ? "handle" : manifest.entry
+        arguments = [name] + manifest.arguments
+        environment = manifest.environment
         let module: Module
         do {
             module = try parseWasm(bytes: bytes)
@@ -51,6 +60,15 @@ public struct CompiledFunction: Sendable {
             throw FunctionHostError(.invalidModule, "not a valid WebAssembly module: \(error)")
         }
         for entry in module.imports {
+            if abi == .wasi {
+                guard entry.module == Self.wasiModule, case .function = entry.descriptor else {
+                    throw FunctionHostError(
+                        .invalidModule,
+                        "imports \(entry.module).\(entry.name); a WASI function may import only from \(Self.wasiModule)"
+                    )
+                }
+                continue
+            }
             guard entry.module == Self.importModule, Self.hostFunctions[entry.name] != nil,
                 case .function = entry.descriptor
             else {
@@ -68,7 +86,9 @@ public struct CompiledFunction: Sendable {
         guard case .function = exports[self.entry] else {
             throw FunctionHostError(.invalidModule, "does not export the entry function '\(self.entry)'")
         }
-        if case .function = exports["alloc"] {
+        if abi == .wasi {
+            placement = .pull
+        } else if case .function = exports["alloc"] {
             placement = .allocator("alloc")
         } else if case .function = exports["malloc"] {
             placement = .allocator("malloc")

@@ -198,12 +198,13 @@ final class CompiledFunctionCache: Sendable {
             ((try? function.manifest.serializedBytes(options: options)) as [UInt8]?).map {
                 Data($0).base64EncodedString()
             } ?? ""
-        let key = function.moduleSha256 + "/" + manifest
+        let key = function.moduleSha256 + "/" + function.name + "/" + manifest
         if let cached = entries.withLock({ $0[key] }) { return cached }
         let result: Result<CompiledFunction, FunctionHostError>
         do {
             result = .success(
-                try CompiledFunction(bytes: Array(function.module), manifest: function.manifest, policy: policy))
+                try CompiledFunction(
+                    bytes: Array(function.module), manifest: function.manifest, policy: policy, name: function.name))
         } catch let error as FunctionHostError {
             result = .failure(error)
         } catch {

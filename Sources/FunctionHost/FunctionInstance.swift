@@ -1,8 +1,10 @@
 import Foundation
 import Synchronization
 import TributaryModel
+@_spi(WASIPlatform) import WASI
 // The store's resource limiter is WasmKit's only way to cap memory growth; it is SPI.
 @_spi(Fuzzing) import WasmKit
+import WasmKitWASI
 
 /// What one invocation produced.
 public struct InvocationOutcome: Sendable {
@@ -30,6 +32,8 @@ final class FunctionInstance {
     private let instance: Instance
     private let context: InvocationContext
     private let memoryCap: MemoryCap
+    /// WASI only: the bridge (closed when the invocation ends) and the captured streams.
+    private let wasi: (bridge: WASIBridgeToHost, stdout: WASIOutput, stderr: WASIOutput)?
 
     init(function: CompiledFunction, engine: Engine, input: [UInt8] = []) throws {
         self.function = function
@@ -38,21 +42,46 @@ final class FunctionInstance {
         store.resourceLimiter = memoryCap
         context = InvocationContext(input: input, limits: function.limits)
         var imports = Imports()
-        for (name, type) in CompiledFunction.hostFunctions {
-            imports.define(
-                module: CompiledFunction.importModule, name: name,
-                Function(
-                    store: store, parameters: type.parameters, results: type.results, raw: context.hostFunction(name)))
+        if function.abi == .wasi {
+            // No preopened directories and no sockets: only descriptors 0, 1 and 2 exist.
+            let stdout = WASIOutput(limit: function.limits.outputBytes, failsWhenFull: true)
+            let stderr = WASIOutput(limit: function.limits.logBytes, failsWhenFull: false)
+            let bridge = try WASIBridgeToHost(
+                args: function.arguments, environment: function.environment,
+                fileSystem: .memory(try MemoryFileSystem()).withStdio(
+                    stdin: WASIInput(input), stdout: stdout, stderr: stderr))
+            bridge.link(to: &imports, store: store)
+            wasi = (bridge, stdout, stderr)
+        } else {
+            for (name, type) in CompiledFunction.hostFunctions {
+                imports.define(
+                    module: CompiledFunction.importModule, name: name,
+                    Function(
+                        store: store, parameters: type.parameters, results: type.results,
+                        raw: context.hostFunction(name)))
+            }
+            wasi = nil
         }
         do {
             instance = try function.module.instantiate(store: store, imports: imports)
         } catch {
+            try? wasi?.bridge.close()
             throw FunctionHostError(.invalidModule, "cannot be instantiated: \(error)")
         }
     }
 
+    deinit {
+        try? wasi?.bridge.close()  // an unclosed bridge fails a precondition in its deinit
+    }
+
     /// Checks the entry, allocator and buffer exports have the ABI's types.
     func checkSignatures() throws {
+        if function.abi == .wasi {
+            guard instance.exports[function: "_start"]?.type == FunctionType(parameters: [], results: []) else {
+                throw FunctionHostError(.invalidModule, "a WASI function must export '_start' of type () -> ()")
+            }
+            return
+        }
         let entry = instance.exports[function: function.entry]
         guard entry?.type == FunctionType(parameters: [.i32, .i32], results: [.i32]) else {
             throw FunctionHostError(
@@ -89,6 +118,20 @@ final class FunctionInstance {
         var status = Tributary_V1_InvocationStatus.ok
         var failure = ""
         do {
+            if let wasi {
+                let code = try wasi.bridge.start(instance)
+                if code != 0 {
+                    status = .trap
+                    failure = "the function exited with \(code)"
+                }
+                context.output = wasi.stdout.bytes
+                context.takeLog(wasi.stderr.bytes, dropped: wasi.stderr.droppedBytes)
+                if wasi.stdout.droppedBytes > 0 {
+                    throw HostAbort.outputTooLarge(
+                        wasi.stdout.bytes.count + wasi.stdout.droppedBytes, limit: function.limits.outputBytes)
+                }
+                throw WASIFinished()
+            }
             let (pointer, length) = try placeInput()
             guard let entry = instance.exports[function: function.entry] else {
                 throw HostAbort.abi("the entry '\(function.entry)' is missing")
@@ -98,6 +141,7 @@ final class FunctionInstance {
                 status = .trap
                 failure = "the function returned \(code)"
             }
+        } catch is WASIFinished {
         } catch let abort as HostAbort {
             (status, failure) = abort.outcome
         } catch {
@@ -159,6 +203,9 @@ final class FunctionInstance {
         }
     }
 }
+
+/// A WASI program ran to its end (its exit code decides the status).
+struct WASIFinished: Error {}
 
 /// Why the host ended an invocation from inside a host call.
 enum HostAbort: Error {
@@ -237,6 +284,18 @@ final class InvocationContext {
     init(input: [UInt8], limits: FunctionLimits) {
         self.input = input
         self.limits = limits
+    }
+
+    /// Takes a WASI guest's stderr as log lines (level `info`).
+    func takeLog(_ bytes: [UInt8], dropped: Int) {
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            var entry = Tributary_V1_FunctionLog()
+            entry.level = "info"
+            entry.message = String(decoding: line, as: UTF8.self)
+            logs.append(entry)
+        }
+        logBytes += bytes.count
+        droppedLogBytes += dropped
     }
 
     /// The logs, with a last line saying how much was dropped.

@@ -2,6 +2,7 @@ import Foundation
 import SwiftProtobuf
 import Testing
 import TributaryModel
+import WAT
 
 @testable import FunctionHost
 
@@ -61,5 +62,74 @@ import TributaryModel
         let broken = runtime.execute(function, input: Array("{not json".utf8))
         #expect(broken.status == .trap && broken.error.contains("returned 1"))
         #expect(broken.logs.contains { $0.level == "error" })
+    }
+}
+
+/// WASI preview1 guests: the wasi-echo example (C against wasi-libc) and WAT programs.
+@Suite struct WASIFunctionTests {
+    static func manifest(arguments: [String] = [], environment: [String: String] = [:]) -> Tributary_V1_FunctionManifest
+    {
+        var manifest = Tributary_V1_FunctionManifest()
+        manifest.abi = .wasi
+        manifest.arguments = arguments
+        manifest.environment = environment
+        return manifest
+    }
+
+    @Test func stdinStdoutStderrArgumentsAndEnvironment() throws {
+        let path = ExampleFunctionTests.examples.appendingPathComponent("wasi-echo.wasm").path
+        let bytes = try #require(FileManager.default.contents(atPath: path), "run examples/build first")
+        let function = try CompiledFunction(
+            bytes: Array(bytes), manifest: Self.manifest(arguments: ["a", "b"], environment: ["GREETING": "hi"]),
+            policy: FunctionLimitPolicy(), name: "echo")
+        let outcome = FunctionRuntime().execute(function, input: Array(#"{"x":1}"#.utf8))
+        #expect(outcome.status == .ok, "\(outcome.error)")
+        let echoed = try #require(try JSONSerialization.jsonObject(with: Data(outcome.output)) as? [String: Any])
+        #expect(echoed["bytes"] as? Int == 7 && echoed["input"] as? String == #"{"x":1}"#)
+        #expect(echoed["arguments"] as? [String] == ["a", "b"] && echoed["greeting"] as? String == "hi")
+        #expect(outcome.logs.map(\.message) == ["wasi-echo: echoed 7 bytes"])
+    }
+
+    /// A program that writes `count` times 16 bytes to stdout, then exits with `code`.
+    static func writer(count: Int, code: Int) -> String {
+        """
+        (module
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "\\10\\00\\00\\00\\10\\00\\00\\00")
+          (data (i32.const 16) "0123456789abcdef")
+          (func (export "_start") (local $i i32)
+            (block $done (loop $l
+              (br_if $done (i32.ge_u (local.get $i) (i32.const \(count))))
+              (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 100)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l)))
+            (call $proc_exit (i32.const \(code)))))
+        """
+    }
+
+    @Test func exitCodesOutputLimitsAndForeignImports() throws {
+        let runtime = FunctionRuntime()
+        func run(_ wat: String, outputBytes: UInt32 = 0) throws -> InvocationOutcome {
+            var manifest = Self.manifest()
+            manifest.limits.outputBytes = outputBytes
+            return runtime.execute(
+                try CompiledFunction(bytes: try wat2wasm(wat), manifest: manifest, policy: FunctionLimitPolicy()),
+                input: [])
+        }
+        let ok = try run(Self.writer(count: 2, code: 0))
+        #expect(ok.status == .ok && ok.output == Array("0123456789abcdef0123456789abcdef".utf8), "\(ok.error)")
+        let failed = try run(Self.writer(count: 1, code: 3))
+        #expect(failed.status == .trap && failed.error == "the function exited with 3")
+        let large = try run(Self.writer(count: 100, code: 0), outputBytes: 100)
+        #expect(large.status == .outputTooLarge, "\(large.error)")
+        let foreign = #expect(throws: FunctionHostError.self) {
+            try CompiledFunction(
+                bytes: try wat2wasm(
+                    #"(module (import "tributary" "log" (func (param i32 i32 i32))) (memory (export "memory") 1) (func (export "_start")))"#
+                ), manifest: Self.manifest(), policy: FunctionLimitPolicy())
+        }
+        #expect(foreign?.reason.contains("may import only from wasi_snapshot_preview1") == true)
     }
 }
