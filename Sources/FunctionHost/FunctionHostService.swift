@@ -46,6 +46,7 @@ public struct FunctionHostService: Service {
     private let logger: Logger
     private let runtime = FunctionRuntime()
     private let compiled = CompiledFunctionCache()
+    private let limiter = ConcurrencyLimiter()
 
     /// Creates the role over `log`.
     public init(
@@ -117,7 +118,11 @@ public struct FunctionHostService: Service {
         switch compiled.compile(function, policy: configuration.policy) {
         case .success(let compiledFunction):
             let input = Self.input(for: request, environment: function.manifest.environment)
-            outcome = await pool.run { [runtime] in runtime.execute(compiledFunction, input: input) }
+            outcome = await limiter.run(
+                function.name, limit: Int(function.manifest.limits.maxConcurrency)
+            ) { [runtime] in
+                await pool.run { runtime.execute(compiledFunction, input: input) }
+            }
         case .failure(let error):
             outcome = InvocationOutcome(
                 status: .invalidModule, output: [], logs: [], fuelUsed: 0, error: error.reason, duration: .zero)
