@@ -36,10 +36,26 @@ public enum RawEventsView {
 
     /// The same lines from the node's own `eth_getLogs` over blocks 0…head.
     public static func expected(_ client: ChainRPCClient) async throws -> [String] {
-        let head = try await client.blockNumber()
+        var head: UInt64 = 0
+        for attempt in 1... {
+            do {
+                head = try await client.blockNumber()
+                break
+            } catch is ChainAdapterError where attempt < 20 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
         var logs: [RPCLog] = []
         for start in stride(from: UInt64(0), through: head, by: 200) {
-            logs += try await client.logs(from: start, to: min(head, start + 199))
+            // Tests inject failures into the node; the test's own reads ride them out too.
+            for attempt in 1... {
+                do {
+                    logs += try await client.logs(from: start, to: min(head, start + 199))
+                    break
+                } catch is ChainAdapterError where attempt < 20 {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
         }
         return logs.map { "\($0.blockNumber):\($0.blockHash):\($0.logIndex):\($0.transactionHash)" }
     }
