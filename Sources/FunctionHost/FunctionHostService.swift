@@ -27,12 +27,17 @@ public struct FunctionHostService: Service {
         public var policy: FunctionLimitPolicy
         /// How result values are written. Default: `.json`.
         public var encoding: RecordEncoding
+        /// Runs of an invocation that times out (the one transient failure: the wall clock depends
+        /// on the machine's load) before it goes to the dead-letter topic. Default: 3.
+        public var timeoutAttempts: Int
 
         /// Creates a configuration; every parameter defaults as documented on its property.
         public init(
             group: String = "tributary-wasm-host", workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-            batchSize: Int = 64, policy: FunctionLimitPolicy = FunctionLimitPolicy(), encoding: RecordEncoding = .json
+            batchSize: Int = 64, policy: FunctionLimitPolicy = FunctionLimitPolicy(), encoding: RecordEncoding = .json,
+            timeoutAttempts: Int = 3
         ) {
+            self.timeoutAttempts = max(1, timeoutAttempts)
             self.group = group
             self.workers = workers
             self.batchSize = batchSize
@@ -59,9 +64,26 @@ public struct FunctionHostService: Service {
     }
 
     public func run() async throws {
-        let functions = CompactedTopicFollower(log: log, topic: StandardTopic.functions.name)
         let pool = WorkerPool(threads: configuration.workers, name: "wasm-worker")
         defer { pool.stop() }
+        let restarts = Counter(label: "tributary_wasm_host_restarts_total")
+        var backoff = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                try await serve(pool: pool)
+                return
+            } catch {
+                // The log failed (an append or commit): uncommitted invocations are redelivered.
+                restarts.increment()
+                logger.warning("wasm-host failed; starting again in \(backoff)", metadata: ["reason": "\(error)"])
+                guard (try? await Task.sleep(for: backoff)) != nil else { return }
+                backoff = min(backoff * 2, .seconds(30))
+            }
+        }
+    }
+
+    private func serve(pool: WorkerPool) async throws {
+        let functions = CompactedTopicFollower(log: log, topic: StandardTopic.functions.name)
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await functions.run() }
@@ -114,14 +136,26 @@ public struct FunctionHostService: Service {
                 "function '\(request.functionName)' version \(request.functionVersion == 0 ? "latest" : "\(request.functionVersion)") is not deployed"
             )
         }
+        if request.hasDeadline, request.deadline.date < Date() {
+            return deadLetter(record, "its deadline (\(request.deadline.date)) passed before it could run")
+        }
         var outcome: InvocationOutcome
         switch compiled.compile(function, policy: configuration.policy) {
         case .success(let compiledFunction):
             let input = Self.input(for: request, environment: function.manifest.environment)
-            outcome = await limiter.run(
-                function.name, limit: Int(function.manifest.limits.maxConcurrency)
-            ) { [runtime] in
-                await pool.run { runtime.execute(compiledFunction, input: input) }
+            var attempt = 1
+            while true {
+                outcome = await limiter.run(
+                    function.name, limit: Int(function.manifest.limits.maxConcurrency)
+                ) { [runtime] in
+                    await pool.run { runtime.execute(compiledFunction, input: input) }
+                }
+                guard outcome.status == .timeout else { break }
+                guard attempt < configuration.timeoutAttempts else {
+                    return deadLetter(record, "timed out on all \(attempt) attempts: \(outcome.error)")
+                }
+                try? await Task.sleep(for: .milliseconds(100 << attempt))
+                attempt += 1
             }
         case .failure(let error):
             outcome = InvocationOutcome(

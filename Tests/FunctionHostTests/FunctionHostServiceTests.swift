@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import FunctionHost
+import SwiftProtobuf
 import Testing
 import TributaryModel
 import WAT
@@ -9,10 +10,8 @@ import WAT
 /// rest, the function input as docs/function-abi.md describes it.
 @Suite struct FunctionHostServiceTests {
     static func deploy(
-        _ name: String, version: UInt32, wat: String, fuel: UInt64 = 0, in log: InMemoryEventLog
-    )
-        async throws
-    {
+        _ name: String, version: UInt32, wat: String, fuel: UInt64 = 0, timeoutMs: UInt32 = 0, in log: InMemoryEventLog
+    ) async throws {
         var function = Tributary_V1_FunctionRecord()
         function.name = name
         function.version = version
@@ -21,6 +20,7 @@ import WAT
         function.manifest.abi = .raw
         function.manifest.environment = ["THRESHOLD": "5"]
         function.manifest.limits.fuel = fuel
+        function.manifest.limits.timeoutMs = timeoutMs
         let value = try RecordEncoding.json.encode(function)
         _ = try await log.append([
             OutgoingRecord(topic: StandardTopic.functions.name, key: name, value: value),
@@ -91,5 +91,48 @@ import WAT
         #expect(deadLetters.sorted().count == 2)
         #expect(deadLetters.contains { $0.contains("function 'echo' version 2 is not deployed") })
         #expect(deadLetters.contains { $0.contains("not an invocation request") })
+    }
+
+    @Test func expiredAndTimedOutInvocationsAreDeadLetteredWithTheReason() async throws {
+        let log = InMemoryEventLog()
+        for topic in StandardTopic.all {
+            try await log.createTopic(TopicConfiguration(name: topic.name, partitions: 1, compacted: topic.compacted))
+        }
+        // Calls the host in a long loop: the deadline is checked at every host call.
+        let slow = """
+            (module
+              (import "tributary" "input_len" (func $input_len (result i32)))
+              (memory (export "memory") 1)
+              (func (export "handle") (param i32 i32) (result i32) (local $i i32)
+                (loop $l
+                  (drop (call $input_len))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br_if $l (i32.lt_u (local.get $i) (i32.const 100000000))))
+                (i32.const 0)))
+            """
+        try await Self.deploy("slow", version: 1, wat: slow, fuel: 10_000_000_000, timeoutMs: 1, in: log)
+        var expired = Tributary_V1_InvocationRequest()
+        expired.invocationID = "late"
+        expired.functionName = "slow"
+        expired.deadline = Google_Protobuf_Timestamp(date: Date(timeIntervalSinceNow: -60))
+        _ = try await log.append([
+            try Self.invocation("i-slow", function: "slow"),
+            OutgoingRecord(
+                topic: StandardTopic.functionInvocations.name, key: "late",
+                value: try RecordEncoding.json.encode(expired)),
+        ])
+        let task = Task { try await FunctionHostService(log: log, configuration: .init(workers: 1)).run() }
+        defer { task.cancel() }
+        let reader = try await log.makeReader(topic: StandardTopic.functionInvocationsDeadLetters.name, from: .earliest)
+        var reasons: [String] = []
+        for _ in 0..<600 where reasons.count < 2 {
+            for record in try await reader.poll(maxRecords: 10, timeout: .milliseconds(50)) {
+                reasons.append(
+                    record.headers.last(named: DeadLetter.reasonHeader).map { String(decoding: $0, as: UTF8.self) }
+                        ?? "")
+            }
+        }
+        #expect(reasons.contains { $0.contains("timed out on all 3 attempts") }, "\(reasons)")
+        #expect(reasons.contains { $0.contains("deadline") && $0.contains("passed before it could run") }, "\(reasons)")
     }
 }
