@@ -143,7 +143,9 @@ let package = Package(
         .executableTarget(
             name: "TributaryBench",
             dependencies: [
-                "EventLog", "EmbeddedLog", "KafkaLog", "Processor", "EVM", "TributaryModel", "TributaryTesting",
+                "EventLog", "EmbeddedLog", "KafkaLog", "Processor", "EVM", "ChainAdapter", "FunctionHost",
+                "TributaryModel",
+                "TributaryTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "bench/TributaryBench",
             swiftSettings: strictSwift

@@ -200,7 +200,7 @@ public struct FunctionHostService: Service {
 
     /// The function input (docs/function-abi.md): invocation metadata, the canonical event in
     /// proto3-JSON (or, for direct invocations, the caller's JSON) and the manifest's environment.
-    static func input(for request: Tributary_V1_InvocationRequest, environment: [String: String]) -> [UInt8] {
+    public static func input(for request: Tributary_V1_InvocationRequest, environment: [String: String]) -> [UInt8] {
         let metadata: [String: Any] = [
             "invocationId": request.invocationID, "functionName": request.functionName,
             "functionVersion": Int(request.functionVersion), "triggerId": request.triggerID,

@@ -37,8 +37,10 @@ import WAT
         return request
     }
 
-    @Test func largeTransferAlertsAboveTheThresholdFromTheEnvironment() throws {
-        let path = Self.examples.appendingPathComponent("large-transfer.wasm").path
+    /// The C and the Embedded Swift builds of the same example behave identically.
+    @Test(arguments: ["large-transfer.wasm", "large-transfer-swift.wasm"])
+    func largeTransferAlertsAboveTheThresholdFromTheEnvironment(module: String) throws {
+        let path = Self.examples.appendingPathComponent(module).path
         let bytes = try #require(FileManager.default.contents(atPath: path), "run examples/build first")
         var manifest = Tributary_V1_FunctionManifest()
         manifest.abi = .raw

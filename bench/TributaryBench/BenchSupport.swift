@@ -15,6 +15,8 @@ struct BenchOptions: Sendable {
     var rounds = 3
     /// Traffic transactions per prebuilt devnet block (about 2 logs each). Default: 4.
     var transactionsPerBlock = 4
+    /// Invocations of the wasm benchmark. Default: 20,000.
+    var invocations = 20_000
 
     init(arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -26,6 +28,7 @@ struct BenchOptions: Sendable {
             case "--blocks": blocks = iterator.next().flatMap(Int.init) ?? blocks
             case "--rounds": rounds = max(1, iterator.next().flatMap(Int.init) ?? rounds)
             case "--txs-per-block": transactionsPerBlock = iterator.next().flatMap(Int.init) ?? transactionsPerBlock
+            case "--invocations": invocations = iterator.next().flatMap(Int.init) ?? invocations
             default: print("ignoring unknown option \(argument)")
             }
         }

@@ -19,6 +19,8 @@ case "router":
     try ProcessorBenchmark.routerMatching(options)
 case "kafka-latency":
     try await KafkaLatencyProbe.run(options)
+case "wasm":
+    try await WasmBenchmark.run(options)
 case "backfill":
     try await BackfillBenchmark.run(options)
 case "kafka-memory":
@@ -29,7 +31,7 @@ case "all":
     try await ProcessorBenchmark.run(options)
 default:
     print(
-        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|backfill|all] [--records N] [--soak-records N] [--blocks N] [--rounds N] [--txs-per-block N]"
+        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|backfill|wasm|all] [--records N] [--soak-records N] [--blocks N] [--rounds N] [--txs-per-block N] [--invocations N]"
     )
     exit(2)
 }

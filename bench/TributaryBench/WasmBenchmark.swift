@@ -1,0 +1,156 @@
+import EventLog
+import Foundation
+import FunctionHost
+import SwiftProtobuf
+import TributaryModel
+import TributaryTesting
+
+/// Invocations/s of the C large-transfer example (examples/build) with fresh-state semantics: the
+/// runtime alone on one worker and on every core, the wasm-host role end to end on the in-memory
+/// log (queue to result), and wasmtime-py instantiating the same module afresh per call, in one run.
+enum WasmBenchmark {
+    static func run(_ options: BenchOptions) async throws {
+        let count = options.invocations
+        let root = DevnetProcess.repositoryRoot
+        let path = root.appendingPathComponent("examples/build-out/large-transfer.wasm").path
+        guard let module = FileManager.default.contents(atPath: path) else {
+            throw DevnetError(reason: "\(path) is missing: run examples/build first")
+        }
+        print(
+            "## wasm host: examples/large-transfer (C, \(module.count) bytes), fresh state per invocation, \(count) invocations"
+        )
+        var manifest = Tributary_V1_FunctionManifest()
+        manifest.abi = .raw
+        let function = try CompiledFunction(bytes: Array(module), manifest: manifest, policy: FunctionLimitPolicy())
+        let input = FunctionHostService.input(for: request(id: "warm-up"), environment: [:])
+        let runtime = FunctionRuntime()
+        let first = runtime.execute(function, input: input)
+        print(
+            "output: \(String(decoding: first.output, as: UTF8.self)) (status \(first.status), fuel \(first.fuelUsed))")
+
+        let memoryBefore = residentMemoryMiB()
+        let single = try await measure("runtime, 1 worker", records: count) {
+            for _ in 0..<count { _ = runtime.execute(function, input: input) }
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let pooled = try await measure("runtime, \(cores) workers (threads)", records: count) {
+            let group = DispatchGroup()
+            for worker in 0..<cores {
+                group.enter()
+                Thread {
+                    for _ in stride(from: worker, to: count, by: cores) { _ = runtime.execute(function, input: input) }
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+        }
+        print(
+            "resident memory: \(String(format: "%.1f", memoryBefore)) MiB before, \(String(format: "%.1f", residentMemoryMiB())) MiB after \(2 * count) invocations"
+        )
+
+        let host = try await hostRole(module: Array(module), count: count, workers: cores)
+        print(
+            "host overhead (queue to result): \(String(format: "%.0f", max(0, 1 - host / pooled) * 100))% of the run time (role \(String(format: "%.0f", host))/s vs runtime \(String(format: "%.0f", pooled))/s on the same workers)"
+        )
+
+        let inputFile = TemporaryDirectory()
+        defer { inputFile.remove() }
+        let inputPath = inputFile.appending("input.json")
+        try Data(input).write(to: URL(fileURLWithPath: inputPath))
+        let python = try shell(root.appendingPathComponent("bench/peers/setup-wasmtime").path, [])
+        let peer = try shell(
+            python.trimmingCharacters(in: .whitespacesAndNewlines),
+            [root.appendingPathComponent("bench/peers/wasmtime_fresh.py").path, path, inputPath, "\(count)"])
+        if let json = try? JSONSerialization.jsonObject(with: Data(peer.utf8)) as? [String: Any],
+            let rate = json["per_second"] as? Double,
+            let adjusted = json["per_second_without_python_overhead"] as? Double
+        {
+            print(
+                "\("wasmtime-py 50.0.1, fresh Store + instance per call".padding(toLength: 58, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", rate)) records/s  (\(String(format: "%.0f", adjusted))/s without Python's per-call overhead)"
+            )
+            print(
+                "ratio: tributary 1 worker / wasmtime-py (overhead removed) = \(String(format: "%.2f", single / adjusted))"
+            )
+        } else {
+            print("wasmtime-py peer failed: \(peer.prefix(300))")
+        }
+    }
+
+    static func request(id: String) -> Tributary_V1_InvocationRequest {
+        var request = Tributary_V1_InvocationRequest()
+        request.invocationID = id
+        request.functionName = "large-transfer"
+        request.functionVersion = 1
+        request.attempt = 1
+        request.event.id = "eip155:1:0xab:3"
+        request.event.address = "0x6b175474e89094c44da98b954eedeac495271d0f"
+        request.event.decoded.name = "Transfer"
+        for (name, value) in [
+            ("from", "0x28c6c06298d514db089934071355e5743bf21d60"),
+            ("to", "0xd8da6bf26964af9d7eed9e03e53415d37aa96045"),
+            ("value", "2500000000000000000000000"),
+        ] {
+            var argument = Tributary_V1_DecodedArgument()
+            argument.name = name
+            argument.value = Google_Protobuf_Value(stringValue: value)
+            request.event.decoded.arguments.append(argument)
+        }
+        return request
+    }
+
+    /// The wasm-host role on the in-memory log: invocations queued, timed until every result is there.
+    static func hostRole(module: [UInt8], count: Int, workers: Int) async throws -> Double {
+        let log = InMemoryEventLog()
+        for topic in StandardTopic.all {
+            try await log.createTopic(TopicConfiguration(name: topic.name, partitions: 3, compacted: topic.compacted))
+        }
+        var function = Tributary_V1_FunctionRecord()
+        function.name = "large-transfer"
+        function.version = 1
+        function.module = Data(module)
+        function.moduleSha256 = "bench"
+        function.manifest.abi = .raw
+        let deployed = try RecordEncoding.json.encode(function)
+        _ = try await log.append([
+            OutgoingRecord(topic: StandardTopic.functions.name, key: "large-transfer", value: deployed),
+            OutgoingRecord(topic: StandardTopic.functions.name, key: "large-transfer@1", value: deployed),
+        ])
+        _ = try await log.append(
+            try (0..<count).map {
+                OutgoingRecord(
+                    topic: StandardTopic.functionInvocations.name, key: "i-\($0)",
+                    value: try RecordEncoding.json.encode(request(id: "i-\($0)")))
+            })
+        let service = FunctionHostService(log: log, configuration: .init(workers: workers, batchSize: 256))
+        defer {
+            Task {
+                let dead = try? await log.describeTopic(StandardTopic.functionInvocationsDeadLetters.name)
+                if let dead, dead.partitions.contains(where: { $0.endOffset > 0 }) { print("warning: dead letters") }
+            }
+        }
+        return try await measure("wasm-host role end to end (queue to result), \(workers) workers", records: count) {
+            let task = Task { try await service.run() }
+            while true {
+                var handled = 0
+                for topic in [StandardTopic.functionResults.name, StandardTopic.functionInvocationsDeadLetters.name] {
+                    handled += try await log.describeTopic(topic).partitions.reduce(0) { $0 + Int($1.endOffset) }
+                }
+                if handled >= count { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            task.cancel()
+        }
+    }
+
+    private static func shell(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
