@@ -106,7 +106,9 @@ public final class EndpointPool: Sendable {
                 ).increment()
                 logger.debug(
                     "JSON-RPC attempt failed", metadata: ["endpoint": "\(endpoint.redacted)", "reason": "\(error)"])
-                failed.insert(index)
+                // A rate-limited endpoint is alive: its Retry-After cool-down governs it, and waiting
+                // for it beats retrying one that is down.
+                if error.code != .rateLimited { failed.insert(index) }
                 lastError = error
                 machine.withLock {
                     $0.failed(index, now: .now, retryAfter: error.retryAfter, random: .random(in: 0..<1))

@@ -49,21 +49,27 @@ struct EndpointPoolStateMachine {
     mutating func next(now: ContinuousClock.Instant, excluding excluded: Set<Int> = [], random: Double) -> Action {
         var candidates: [(index: Int, score: Double)] = []
         var earliest: Duration?
+        // The soonest a not-yet-failed endpoint is free again: rather wait for it than retry one
+        // that already failed this request.
+        var earliestPreferred: Duration?
         for index in standings.indices {
             refill(index, now: now)
             let standing = standings[index]
+            var wait: Duration?
             if let until = standing.coolingUntil, until > now {
-                earliest = min(earliest ?? now.duration(to: until), now.duration(to: until))
-                continue
+                wait = now.duration(to: until)
+            } else if standing.requestsPerSecond != nil && standing.tokens < 1 {
+                wait = Duration.seconds((1 - standing.tokens) / standing.requestsPerSecond!)
             }
-            if standing.requestsPerSecond != nil && standing.tokens < 1 {
-                let wait = Duration.seconds((1 - standing.tokens) / standing.requestsPerSecond!)
+            if let wait {
                 earliest = min(earliest ?? wait, wait)
+                if !excluded.contains(index) { earliestPreferred = min(earliestPreferred ?? wait, wait) }
                 continue
             }
             candidates.append((index, standing.weight * standing.health))
         }
         let preferred = candidates.filter { !excluded.contains($0.index) }
+        if preferred.isEmpty, let earliestPreferred { return .wait(earliestPreferred) }
         let pool = preferred.isEmpty ? candidates : preferred
         guard !pool.isEmpty else { return .wait(earliest ?? baseBackoff) }
         // Weighted choice: a better score gets proportionally more traffic.

@@ -22,6 +22,16 @@ import Testing
         #expect(machine.next(now: start.advanced(by: .seconds(2)), random: 0.5) == .use(0))
     }
 
+    @Test func waitsForARateLimitedEndpointRatherThanRetryingOneThatFailed() {
+        let now = ContinuousClock.now
+        var machine = EndpointPoolStateMachine(endpoints: [(100, nil), (1, nil)], now: now)
+        machine.failed(0, now: now, retryAfter: nil, random: 0)  // down: short cool-down
+        machine.failed(1, now: now, retryAfter: .seconds(1), random: 0)  // 429 with Retry-After: 1
+        let later = now.advanced(by: .milliseconds(300))  // endpoint 0 cooled down, 1 has not
+        #expect(machine.next(now: later, excluding: [0], random: 0) == .wait(.milliseconds(700)))
+        #expect(machine.next(now: later, excluding: [], random: 0) == .use(0), "a new request may try it again")
+    }
+
     @Test func backoffGrowsExponentiallyWithJitterAndIsCapped() {
         var machine = EndpointPoolStateMachine(
             endpoints: [(1, nil)], now: start, baseBackoff: .milliseconds(100), maximumBackoff: .seconds(1))
