@@ -17,14 +17,14 @@ final class BackfillProgress {
     private let logsPerSecond: Gauge
     private let remainingSeconds: Gauge
 
-    init(source: String, chain: String, range: ClosedRange<UInt64>, showsProgress: Bool, logger: Logger) {
+    init(source: String, range: ClosedRange<UInt64>, showsProgress: Bool, logger: Logger) {
         self.source = source
         self.range = range
         self.logger = logger
         self.drawsOnTerminal = showsProgress && isatty(STDERR_FILENO) == 1
-        blocksPerSecond = Gauge(label: "tributary_adapter_backfill_blocks_per_second", dimensions: [("chain", chain)])
-        logsPerSecond = Gauge(label: "tributary_adapter_backfill_logs_per_second", dimensions: [("chain", chain)])
-        remainingSeconds = Gauge(label: "tributary_adapter_backfill_eta_seconds", dimensions: [("chain", chain)])
+        blocksPerSecond = Gauge(label: "tributary_adapter_backfill_blocks_per_second", dimensions: [("chain", source)])
+        logsPerSecond = Gauge(label: "tributary_adapter_backfill_logs_per_second", dimensions: [("chain", source)])
+        remainingSeconds = Gauge(label: "tributary_adapter_backfill_eta_seconds", dimensions: [("chain", source)])
     }
 
     /// Records that everything up to `block` is done, with `newLogs` more logs.

@@ -167,19 +167,18 @@ struct ChainFollower {
     /// Backfills `next…` up to `reorgWindow` blocks below `head` (the tail takes the rest block by
     /// block), then checks what it produced against the chain.
     private mutating func backfill(toward head: RPCBlockHeader) async throws {
-        let window = UInt64(configuration.reorgWindow)
-        guard head.number >= window, next + window <= head.number else { return }
-        let range = next...(head.number - window)
+        let depth = UInt64(configuration.reorgWindow)
+        guard head.number >= depth, next + depth <= head.number else { return }
+        let range = next...(head.number - depth)
         let finalized = try await withRetries("reading the finalized block") { try await finalizedNumber() }
         let progress = BackfillProgress(
-            source: configuration.source, chain: configuration.source, range: range,
-            showsProgress: configuration.showsProgress, logger: logger)
+            source: configuration.source, range: range, showsProgress: configuration.showsProgress, logger: logger)
         let status = Self.statusFunction(
             head: head.number, finalized: finalized, confirmations: configuration.confirmations)
         let backfiller = Backfiller(
             client: client, chainID: configuration.caip2, configuration: configuration.backfill, logger: logger)
         var openProduced: [Tributary_V1_RawBlockRecord] = []
-        let remembered = range.upperBound > 2 * window ? range.upperBound - 2 * window : 0
+        let remembered = range.upperBound > 2 * depth ? range.upperBound - 2 * depth : 0
         logger.info("backfilling blocks \(range.lowerBound)…\(range.upperBound)")
         // Encoding and appending overlap the next fetches; appends stay in order.
         var appends = OrderedAppends(depth: 2)

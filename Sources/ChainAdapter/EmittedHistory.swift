@@ -7,19 +7,17 @@ import TributaryModel
 /// Every record of a chain is keyed by its CAIP-2 id, so they are all on one partition, in the
 /// order they were produced. The history is read backwards from the end in chunks, only as far as
 /// needed (see ``read(from:topic:key:source:window:chainFinalizes:chunk:)``).
-struct EmittedHistory: Equatable {
+struct EmittedHistory {
     /// The newest state of each emitted, not retracted block that may still change: its latest
     /// record (with the latest status), by number.
     var open: [UInt64: Tributary_V1_RawBlockRecord] = [:]
-    /// The highest emitted, not retracted block of any status.
-    var newest: (number: UInt64, hash: String)?
     /// Every emitted, not retracted block seen, number → hash, to find the common ancestor after a
     /// reorg that happened while the adapter was down.
     var hashes: [UInt64: String] = [:]
 
-    static func == (lhs: EmittedHistory, rhs: EmittedHistory) -> Bool {
-        lhs.open == rhs.open && lhs.hashes == rhs.hashes && lhs.newest?.number == rhs.newest?.number
-            && lhs.newest?.hash == rhs.newest?.hash
+    /// The highest emitted, not retracted block of any status.
+    var newest: (number: UInt64, hash: String)? {
+        hashes.max { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Applies records of this adapter in the order they were produced.
@@ -40,7 +38,6 @@ struct EmittedHistory: Equatable {
                 }
             }
         }
-        newest = hashes.max { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// The header that says what a record is: `block` (a block produced for the first time, or

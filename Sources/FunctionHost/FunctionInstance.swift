@@ -118,30 +118,10 @@ final class FunctionInstance {
         var status = Tributary_V1_InvocationStatus.ok
         var failure = ""
         do {
-            if let wasi {
-                let code = try wasi.bridge.start(instance)
-                if code != 0 {
-                    status = .trap
-                    failure = "the function exited with \(code)"
-                }
-                context.output = wasi.stdout.bytes
-                context.takeLog(wasi.stderr.bytes, dropped: wasi.stderr.droppedBytes)
-                if wasi.stdout.droppedBytes > 0 {
-                    throw HostAbort.outputTooLarge(
-                        wasi.stdout.bytes.count + wasi.stdout.droppedBytes, limit: function.limits.outputBytes)
-                }
-                throw WASIFinished()
-            }
-            let (pointer, length) = try placeInput()
-            guard let entry = instance.exports[function: function.entry] else {
-                throw HostAbort.abi("the entry '\(function.entry)' is missing")
-            }
-            let code = Int32(bitPattern: try entry([.i32(pointer), .i32(length)]).first?.i32 ?? 0)
-            if code != 0 {
+            if let failed = try wasi.map(runProgram) ?? runEntry() {
                 status = .trap
-                failure = "the function returned \(code)"
+                failure = failed
             }
-        } catch is WASIFinished {
         } catch let abort as HostAbort {
             (status, failure) = abort.outcome
         } catch {
@@ -168,6 +148,32 @@ final class FunctionInstance {
             status: status, output: status == .ok ? context.output : [], logs: context.finishedLogs(),
             fuelUsed: function.limits.fuel - min(remaining, function.limits.fuel), error: failure,
             duration: ContinuousClock.now - started)
+    }
+
+    /// Raw ABI: places the input and calls the entry; the failure a non-zero return reports.
+    private func runEntry() throws -> String? {
+        let (pointer, length) = try placeInput()
+        guard let entry = instance.exports[function: function.entry] else {
+            throw HostAbort.abi("the entry '\(function.entry)' is missing")
+        }
+        let code = Int32(bitPattern: try entry([.i32(pointer), .i32(length)]).first?.i32 ?? 0)
+        return code == 0 ? nil : "the function returned \(code)"
+    }
+
+    /// WASI: runs `_start` and collects stdout and stderr; the failure a non-zero exit code reports.
+    private func runProgram(
+        _ wasi: (bridge: WASIBridgeToHost, stdout: WASIOutput, stderr: WASIOutput)
+    ) throws
+        -> String?
+    {
+        let code = try wasi.bridge.start(instance)
+        context.output = wasi.stdout.bytes
+        context.takeLog(wasi.stderr.bytes, dropped: wasi.stderr.droppedBytes)
+        if wasi.stdout.droppedBytes > 0 {
+            throw HostAbort.outputTooLarge(
+                wasi.stdout.bytes.count + wasi.stdout.droppedBytes, limit: function.limits.outputBytes)
+        }
+        return code == 0 ? nil : "the function exited with \(code)"
     }
 
     /// Hands the input to the guest as docs/function-abi.md says and returns the entry's arguments.
@@ -203,9 +209,6 @@ final class FunctionInstance {
         }
     }
 }
-
-/// A WASI program ran to its end (its exit code decides the status).
-struct WASIFinished: Error {}
 
 /// Why the host ended an invocation from inside a host call.
 enum HostAbort: Error {
