@@ -51,7 +51,7 @@ struct DevCommand: AsyncParsableCommand {
             ? (startsDevnet ? "chain adapter (devnet)" : "no chain adapter (no chains configured)")
             : "chain adapters (\(configuration.chains.keys.sorted().joined(separator: ", ")))"
         let announcementLines = [
-            "running: event log (embedded, \(configuration.encoding.rawValue) records), \(chainSummary), processor, router, wasm-host (raw ABI)",
+            "running: event log (embedded, \(configuration.encoding.rawValue) records), \(chainSummary), processor, router, wasm-host",
             "not built yet: gateway (deploy functions and triggers by producing to tributary.functions / tributary.triggers)",
             "inspect: tributary topics --data \(configuration.embedded.directory)",
             "         tributary tail canonical-events --data \(configuration.embedded.directory)",
