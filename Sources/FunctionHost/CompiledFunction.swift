@@ -30,6 +30,14 @@ public struct CompiledFunction: Sendable {
     /// WASI: `argv` (the function's name, then the manifest's arguments) and the environment.
     let arguments: [String]
     let environment: [String: String]
+    /// How instances are reused; nil when each invocation needs a fresh one (``notReusableReason``).
+    let snapshotPlan: SnapshotPlan?
+    /// Why instances of this module are not reused, when they are not.
+    public let notReusableReason: String?
+    /// Idle instances ready for the next invocation.
+    let idleInstances = InstancePool()
+    /// How many instances of this module have been made so far (once per worker when reused).
+    public var instancesCreated: Int { idleInstances.created.load(ordering: .relaxed) }
 
     /// How the host hands the input over (docs/function-abi.md).
     enum InputPlacement: Equatable {
@@ -59,6 +67,26 @@ public struct CompiledFunction: Sendable {
         } catch {
             throw FunctionHostError(.invalidModule, "not a valid WebAssembly module: \(error)")
         }
+        // Reused instances need the rewritten module; if anything about it fails, each
+        // invocation gets a fresh instance of the module as deployed.
+        var plan: SnapshotPlan?
+        var reused: Module?
+        var reason = "WASI programs run once per instance"
+        if abi != .wasi {
+            switch SnapshotPlan.make(for: bytes) {
+            case .success(let made):
+                do {
+                    reused = try parseWasm(bytes: made.bytes)
+                    plan = made
+                } catch {
+                    reason = "the module rewritten for reuse does not parse: \(error)"
+                }
+            case .failure(let refusal):
+                reason = refusal.reason
+            }
+        }
+        snapshotPlan = plan
+        notReusableReason = plan == nil ? reason : nil
         for entry in module.imports {
             if abi == .wasi {
                 guard entry.module == Self.wasiModule, case .function = entry.descriptor else {
@@ -97,7 +125,7 @@ public struct CompiledFunction: Sendable {
         } else {
             placement = .pull
         }
-        self.module = module
+        self.module = reused ?? module
         // A trial instantiation checks the import and export signatures and the declared memory
         // against the limit, exactly as every invocation will.
         let probe = try FunctionInstance(function: self, engine: Engine(configuration: .init(fuelMetering: true)))

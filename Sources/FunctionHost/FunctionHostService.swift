@@ -49,8 +49,8 @@ public struct FunctionHostService: Service {
     private let log: any EventLog
     private let configuration: Configuration
     private let logger: Logger
-    private let runtime = FunctionRuntime()
-    private let compiled = CompiledFunctionCache()
+    private let runtime: FunctionRuntime
+    private let deployed = DeployedFunctions()
     private let limiter = ConcurrencyLimiter()
 
     /// Creates the role over `log`.
@@ -61,6 +61,7 @@ public struct FunctionHostService: Service {
         self.log = log
         self.configuration = configuration
         self.logger = logger
+        runtime = FunctionRuntime(idleInstancesPerFunction: configuration.workers)
     }
 
     public func run() async throws {
@@ -126,10 +127,8 @@ public struct FunctionHostService: Service {
         }
         let key =
             request.functionVersion == 0 ? request.functionName : "\(request.functionName)@\(request.functionVersion)"
-        guard let stored = functions.values[Array(key.utf8)]?.value,
-            let function = try? RecordEncoding.decode(
-                Tributary_V1_FunctionRecord.self, from: stored,
-                contentType: functions.values[Array(key.utf8)]?.contentType)
+        guard let stored = functions.values[Array(key.utf8)],
+            let (function, compiledFunction) = deployed.resolve(stored, policy: configuration.policy, logger: logger)
         else {
             return deadLetter(
                 record,
@@ -140,7 +139,7 @@ public struct FunctionHostService: Service {
             return deadLetter(record, "its deadline (\(request.deadline.date)) passed before it could run")
         }
         var outcome: InvocationOutcome
-        switch compiled.compile(function, policy: configuration.policy) {
+        switch compiledFunction {
         case .success(let compiledFunction):
             let input = Self.input(for: request, environment: function.manifest.environment)
             var attempt = 1
@@ -201,36 +200,82 @@ public struct FunctionHostService: Service {
     /// The function input (docs/function-abi.md): invocation metadata, the canonical event in
     /// proto3-JSON (or, for direct invocations, the caller's JSON) and the manifest's environment.
     public static func input(for request: Tributary_V1_InvocationRequest, environment: [String: String]) -> [UInt8] {
-        let metadata: [String: Any] = [
-            "invocationId": request.invocationID, "functionName": request.functionName,
-            "functionVersion": Int(request.functionVersion), "triggerId": request.triggerID,
-            "attempt": Int(request.attempt), "environment": environment,
-        ]
-        var json =
-            (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys, .withoutEscapingSlashes]))
-            .map(Array.init)
-            ?? Array("{}".utf8)
-        let payload: (String, [UInt8])? =
-            request.hasEvent
-            ? ("event", (try? request.event.jsonUTF8Bytes()) ?? Array("{}".utf8))
-            : request.input.isEmpty ? nil : ("input", Array(request.input))
-        if let (name, value) = payload {
-            json.removeLast()  // the closing brace
-            json += Array(",\"\(name)\":".utf8) + value + [UInt8(ascii: "}")]
+        // Written by hand, keys sorted: a generic JSON writer was the host's largest per-invocation cost.
+        var json: [UInt8] = []
+        json.reserveCapacity(1_024)
+        json += Array("{\"attempt\":\(request.attempt),\"environment\":{".utf8)
+        for (index, (name, value)) in environment.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            appendJSONString(name, to: &json)
+            json.append(UInt8(ascii: ":"))
+            appendJSONString(value, to: &json)
         }
+        json += Array("},\"functionName\":".utf8)
+        appendJSONString(request.functionName, to: &json)
+        json += Array(",\"functionVersion\":\(request.functionVersion),\"invocationId\":".utf8)
+        appendJSONString(request.invocationID, to: &json)
+        json += Array(",\"triggerId\":".utf8)
+        appendJSONString(request.triggerID, to: &json)
+        if request.hasEvent {
+            json += Array(",\"event\":".utf8) + ((try? request.event.jsonUTF8Bytes()) ?? Array("{}".utf8))
+        } else if !request.input.isEmpty {
+            json += Array(",\"input\":".utf8) + Array(request.input)
+        }
+        json.append(UInt8(ascii: "}"))
         return json
+    }
+
+    /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped.
+    private static func appendJSONString(_ text: String, to json: inout [UInt8]) {
+        json.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): json += [UInt8(ascii: "\\"), byte]
+            case UInt8(ascii: "\n"): json += Array("\\n".utf8)
+            case UInt8(ascii: "\r"): json += Array("\\r".utf8)
+            case UInt8(ascii: "\t"): json += Array("\\t".utf8)
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                json += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default: json.append(byte)
+            }
+        }
+        json.append(UInt8(ascii: "\""))
     }
 }
 
-/// Compiled functions by module hash and manifest: a module is parsed and validated once.
-final class CompiledFunctionCache: Sendable {
-    private let entries = Mutex<[String: Result<CompiledFunction, FunctionHostError>]>([:])
+/// Deployed functions as the host runs them: each stored record of `tributary.functions` is
+/// decoded once (by its position; invocations would otherwise decode the module bytes every time)
+/// and each module is parsed and validated once per content hash and manifest.
+final class DeployedFunctions: Sendable {
+    typealias Resolved = (record: Tributary_V1_FunctionRecord, compiled: Result<CompiledFunction, FunctionHostError>)
+    private struct Entry: Sendable {
+        let resolved: Resolved?
+    }
 
-    func compile(
-        _ function: Tributary_V1_FunctionRecord, policy: FunctionLimitPolicy
-    )
-        -> Result<CompiledFunction, FunctionHostError>
-    {
+    private let byPosition = Mutex<[RecordPosition: Entry]>([:])
+    private let byContent = Mutex<[String: Result<CompiledFunction, FunctionHostError>]>([:])
+
+    /// The function `stored` holds, with its compiled module (or why it cannot run); nil when the
+    /// record is not a function record.
+    func resolve(_ stored: LogRecord, policy: FunctionLimitPolicy, logger: Logger) -> Resolved? {
+        if let entry = byPosition.withLock({ $0[stored.position] }) { return entry.resolved }
+        var resolved: Resolved?
+        if let value = stored.value,
+            var function = try? RecordEncoding.decode(
+                Tributary_V1_FunctionRecord.self, from: value, contentType: stored.contentType)
+        {
+            let compiled = compile(function, policy: policy, logger: logger)
+            function.module = Data()  // compiled; no need to keep the bytes twice
+            resolved = (function, compiled)
+        }
+        byPosition.withLock { $0[stored.position] = Entry(resolved: resolved) }
+        return resolved
+    }
+
+    private func compile(
+        _ function: Tributary_V1_FunctionRecord, policy: FunctionLimitPolicy, logger: Logger
+    ) -> Result<CompiledFunction, FunctionHostError> {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true  // the environment is a map
         let manifest =
@@ -238,18 +283,23 @@ final class CompiledFunctionCache: Sendable {
                 Data($0).base64EncodedString()
             } ?? ""
         let key = function.moduleSha256 + "/" + function.name + "/" + manifest
-        if let cached = entries.withLock({ $0[key] }) { return cached }
+        if let cached = byContent.withLock({ $0[key] }) { return cached }
         let result: Result<CompiledFunction, FunctionHostError>
         do {
-            result = .success(
-                try CompiledFunction(
-                    bytes: Array(function.module), manifest: function.manifest, policy: policy, name: function.name))
+            let compiled = try CompiledFunction(
+                bytes: Array(function.module), manifest: function.manifest, policy: policy, name: function.name)
+            if let reason = compiled.notReusableReason {
+                logger.notice(
+                    "function \(function.name) v\(function.version) gets a new instance per invocation (slower): \(reason)"
+                )
+            }
+            result = .success(compiled)
         } catch let error as FunctionHostError {
             result = .failure(error)
         } catch {
             result = .failure(FunctionHostError(.invalidModule, "\(error)"))
         }
-        entries.withLock { $0[key] = result }
+        byContent.withLock { $0[key] = result }
         return result
     }
 }

@@ -22,10 +22,12 @@ public struct InvocationOutcome: Sendable {
     public var duration: Duration
 }
 
-/// One fresh instance of a function, for one invocation, confined to the thread running it.
+/// One instance of a function, used by one thread at a time.
 ///
-/// Nothing survives between invocations: every one gets a new store and instance, so no state
-/// written by one can be seen by the next, and a trapped instance is simply dropped.
+/// Nothing survives between invocations: an instance whose module has a ``SnapshotPlan`` is put
+/// back exactly as it was right after instantiation (memory and every mutable global) after each
+/// clean run, and any other instance — a trapped one, one whose memory grew, any WASI program —
+/// is used once and dropped.
 final class FunctionInstance {
     private let function: CompiledFunction
     private let store: Store
@@ -34,10 +36,18 @@ final class FunctionInstance {
     private let memoryCap: MemoryCap
     /// WASI only: the bridge (closed when the invocation ends) and the captured streams.
     private let wasi: (bridge: WASIBridgeToHost, stdout: WASIOutput, stderr: WASIOutput)?
+    /// The state right after instantiation, for modules with a snapshot plan.
+    private let snapshot: (memory: [UInt8], globals: [(Global, Value)])?
+    /// Whether the last run left the instance in a state ``restore()`` can undo.
+    private var reusable = false
+    /// The interpreter stack, kept with the instance: allocating it per call (WasmKit's default)
+    /// maps and unmaps half a megabyte on every invocation.
+    private var stack: ExecutionStack
 
     init(function: CompiledFunction, engine: Engine, input: [UInt8] = []) throws {
         self.function = function
         store = Store(engine: engine)
+        stack = ExecutionStack(engine: engine)
         memoryCap = MemoryCap(bytes: Int(function.limits.memoryPages) * 65_536)
         store.resourceLimiter = memoryCap
         context = InvocationContext(input: input, limits: function.limits)
@@ -68,6 +78,39 @@ final class FunctionInstance {
             try? wasi?.bridge.close()
             throw FunctionHostError(.invalidModule, "cannot be instantiated: \(error)")
         }
+        let exports = instance.exports
+        if let plan = function.snapshotPlan, let memory = exports[memory: "memory"] {
+            let globals = plan.globalExports.compactMap { name in
+                exports[global: name].map { ($0, $0.value) }
+            }
+            snapshot = (memory.withUnsafeBufferPointer(offset: 0, count: memory.byteCount) { Array($0) }, globals)
+        } else {
+            snapshot = nil
+        }
+    }
+
+    /// Puts the instance back in its state right after instantiation; false when that is not
+    /// possible (no snapshot, a failed run, grown memory) and the instance must be dropped.
+    func restore() -> Bool {
+        guard reusable, let snapshot, let memory = instance.exports[memory: "memory"],
+            memory.byteCount == snapshot.memory.count
+        else { return false }
+        memory.withUnsafeMutableBufferPointer(offset: 0, count: snapshot.memory.count) { target in
+            snapshot.memory.withUnsafeBytes { target.copyMemory(from: $0) }
+        }
+        do {
+            for (global, value) in snapshot.globals { try global.assign(value) }
+        } catch {
+            return false
+        }
+        reusable = false
+        return true
+    }
+
+    /// Sets the input of the next ``run()``.
+    func prepare(input: [UInt8]) {
+        context.reset(input: input)
+        memoryCap.denied.store(false, ordering: .relaxed)
     }
 
     deinit {
@@ -144,6 +187,7 @@ final class FunctionInstance {
             failure = "ran longer than its \(function.limits.timeout) deadline"
         }
         let remaining = store.fuel?.remaining ?? 0
+        reusable = status == .ok && !memoryCap.denied.load(ordering: .relaxed)
         return InvocationOutcome(
             status: status, output: status == .ok ? context.output : [], logs: context.finishedLogs(),
             fuelUsed: function.limits.fuel - min(remaining, function.limits.fuel), error: failure,
@@ -156,7 +200,7 @@ final class FunctionInstance {
         guard let entry = instance.exports[function: function.entry] else {
             throw HostAbort.abi("the entry '\(function.entry)' is missing")
         }
-        let code = Int32(bitPattern: try entry([.i32(pointer), .i32(length)]).first?.i32 ?? 0)
+        let code = Int32(bitPattern: try entry.invoke([.i32(pointer), .i32(length)], on: &stack).first?.i32 ?? 0)
         return code == 0 ? nil : "the function returned \(code)"
     }
 
@@ -186,7 +230,7 @@ final class FunctionInstance {
             return (0, 0)
         case .allocator(let name):
             guard let allocate = instance.exports[function: name] else { throw HostAbort.abi("no '\(name)'") }
-            let pointer = try allocate([.i32(UInt32(input.count))]).first?.i32 ?? 0
+            let pointer = try allocate.invoke([.i32(UInt32(input.count))], on: &stack).first?.i32 ?? 0
             guard pointer != 0 else {
                 if memoryCap.denied.load(ordering: .relaxed) {
                     throw HostAbort.memoryLimit("'\(name)' could not grow memory for the \(input.count)-byte input")
@@ -276,7 +320,7 @@ enum GuestMemory {
 /// The state of one invocation that the host functions see. It holds no `Memory` (that would
 /// keep the store alive through the host closures): the memory is looked up on each call.
 final class InvocationContext {
-    let input: [UInt8]
+    private(set) var input: [UInt8]
     let limits: FunctionLimits
     var deadline: ContinuousClock.Instant?
     var output: [UInt8] = []
@@ -287,6 +331,16 @@ final class InvocationContext {
     init(input: [UInt8], limits: FunctionLimits) {
         self.input = input
         self.limits = limits
+    }
+
+    /// Starts the next invocation on the same instance.
+    func reset(input: [UInt8]) {
+        self.input = input
+        deadline = nil
+        output = []
+        logs = []
+        logBytes = 0
+        droppedLogBytes = 0
     }
 
     /// Takes a WASI guest's stderr as log lines (level `info`).

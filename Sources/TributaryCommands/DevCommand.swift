@@ -90,8 +90,9 @@ struct DevCommand: AsyncParsableCommand {
                         service: ChainAdapterService(
                             configuration: chain, log: log, encoding: configuration.encoding, logger: logger)))
             }
-            let host = FunctionHostService(
-                log: log, configuration: .init(encoding: configuration.encoding), logger: logger)
+            var hostConfiguration = configuration.wasmHost
+            hostConfiguration.encoding = configuration.encoding
+            let host = FunctionHostService(log: log, configuration: hostConfiguration, logger: logger)
             services += [.init(service: processor), .init(service: router), .init(service: host)]
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(

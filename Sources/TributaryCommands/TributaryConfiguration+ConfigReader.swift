@@ -50,7 +50,9 @@ struct ConfigurationValueProblem: Error {
 
 extension TributaryConfiguration {
     /// Every key the configuration understands.
-    static let keys: [ConfigurationKey] = [
+    static let keys: [ConfigurationKey] = coreKeys + wasmHostKeys
+
+    private static let coreKeys: [ConfigurationKey] = [
         ConfigurationKey(
             name: "log.backend", summary: "embedded | kafka (default: embedded; kafka when brokers are set)"
         ) {
@@ -176,6 +178,7 @@ extension TributaryConfiguration {
         }
         configuration.backend = resolveBackend(configuration.backend, sources: sources)
         try configuration.validateChains()
+        try configuration.validateWasmHost()
         return (configuration, sources)
     }
 

@@ -1,6 +1,7 @@
 import ChainAdapter
 import EmbeddedLog
 import Foundation
+import FunctionHost
 import KafkaLog
 import TributaryModel
 
@@ -32,6 +33,8 @@ public struct TributaryConfiguration: Sendable {
     /// Chain adapters by name (`chains.<name>.*`). Default: none (`tributary dev` then starts the
     /// local development chain and follows it).
     public var chains: [String: ChainAdapterConfiguration] = [:]
+    /// The wasm-host role (`wasmHost.*`). Default: see ``FunctionHostService/Configuration``.
+    public var wasmHost = FunctionHostService.Configuration()
 
     /// Creates a configuration with every default.
     public init(

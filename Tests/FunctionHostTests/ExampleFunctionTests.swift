@@ -61,6 +61,15 @@ import WAT
             input: FunctionHostService.input(
                 for: Self.transfer(value: "42000000000000000000"), environment: environment))
         #expect(small.status == .ok && String(decoding: small.output, as: UTF8.self) == #"{"alert":false}"#)
+        // Real toolchains' modules (a hidden __stack_pointer, heap tops) are reused from a snapshot,
+        // and a reused instance answers exactly as a fresh one.
+        #expect(function.notReusableReason == nil)
+        let again = runtime.execute(
+            function,
+            input: FunctionHostService.input(
+                for: Self.transfer(value: "2500000000000000000000000"), environment: environment))
+        #expect(again.output == large.output && again.fuelUsed == large.fuelUsed)
+        #expect(function.idleInstances.created.load(ordering: .relaxed) == 1)
         let broken = runtime.execute(function, input: Array("{not json".utf8))
         #expect(broken.status == .trap && broken.error.contains("returned 1"))
         #expect(broken.logs.contains { $0.level == "error" })

@@ -41,6 +41,29 @@ import WAT
             topic: StandardTopic.functionInvocations.name, key: id, value: try RecordEncoding.json.encode(request))
     }
 
+    @Test func theInputIsJSONWithMetadataEnvironmentAndEvent() throws {
+        var request = Tributary_V1_InvocationRequest()
+        request.invocationID = "inv \"1\"\n"
+        request.functionName = "fn\\é"
+        request.functionVersion = 3
+        request.triggerID = "t\u{01}"
+        request.attempt = 2
+        request.event.id = "eip155:1:0xab:1"
+        let input = FunctionHostService.input(for: request, environment: ["B": "tab\there", "A": "1"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(input)) as? [String: Any])
+        #expect(object["invocationId"] as? String == "inv \"1\"\n")
+        #expect(object["functionName"] as? String == "fn\\é" && object["functionVersion"] as? Int == 3)
+        #expect(object["triggerId"] as? String == "t\u{01}" && object["attempt"] as? Int == 2)
+        #expect(object["environment"] as? [String: String] == ["A": "1", "B": "tab\there"])
+        #expect((object["event"] as? [String: Any])?["id"] as? String == "eip155:1:0xab:1")
+        var direct = Tributary_V1_InvocationRequest()
+        direct.input = Data(#"{"x":[1,2]}"#.utf8)
+        let directObject = try #require(
+            try JSONSerialization.jsonObject(with: Data(FunctionHostService.input(for: direct, environment: [:])))
+                as? [String: Any])
+        #expect((directObject["input"] as? [String: Any])?["x"] as? [Int] == [1, 2] && directObject["event"] == nil)
+    }
+
     @Test func runsInvocationsAndDeadLettersWhatItCannotRun() async throws {
         let log = InMemoryEventLog()
         for topic in StandardTopic.all {

@@ -112,6 +112,22 @@ import TributaryTesting
         #expect(durationError.reason.contains("expected a duration"))
     }
 
+    @Test func theWasmHostLimitPolicyIsConfigurable() throws {
+        let (configuration, _) = try TributaryConfiguration.load(
+            file: nil,
+            environment: ["TRIBUTARY_WASM_HOST_DEFAULTS_FUEL": "5000", "TRIBUTARY_WASM_HOST_MAXIMUMS_TIMEOUT": "2s"],
+            flags: [(key: "wasmHost.workers", value: "3", flag: "--set")])
+        #expect(configuration.wasmHost.workers == 3)
+        #expect(configuration.wasmHost.policy.defaults.fuel == 5_000)
+        #expect(configuration.wasmHost.policy.maximums.timeout == .seconds(2))
+        #expect(configuration.wasmHost.policy.defaults.memoryPages == 16)
+        let error = #expect(throws: CommandError.self) {
+            try TributaryConfiguration.load(
+                file: nil, environment: ["TRIBUTARY_WASM_HOST_DEFAULTS_MEMORY_PAGES": "2048"])
+        }
+        #expect(error?.reason.contains("wasmHost.defaults.memoryPages is above wasmHost.maximums.memoryPages") == true)
+    }
+
     @Test func environmentNamesAreUpperSnakeCase() {
         let names = Set(TributaryConfiguration.keys.map(\.environmentName))
         #expect(names.contains("TRIBUTARY_KAFKA_CLIENT_ID"))

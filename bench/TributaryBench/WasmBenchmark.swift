@@ -29,11 +29,11 @@ enum WasmBenchmark {
             "output: \(String(decoding: first.output, as: UTF8.self)) (status \(first.status), fuel \(first.fuelUsed))")
 
         let memoryBefore = residentMemoryMiB()
-        let single = try await measure("runtime, 1 worker", records: count) {
+        let single = await measure("runtime, 1 worker", records: count) {
             for _ in 0..<count { _ = runtime.execute(function, input: input) }
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let pooled = try await measure("runtime, \(cores) workers (threads)", records: count) {
+        let pooled = await measure("runtime, \(cores) workers (threads)", records: count) {
             let group = DispatchGroup()
             for worker in 0..<cores {
                 group.enter()
@@ -45,13 +45,15 @@ enum WasmBenchmark {
             group.wait()
         }
         print(
-            "resident memory: \(String(format: "%.1f", memoryBefore)) MiB before, \(String(format: "%.1f", residentMemoryMiB())) MiB after \(2 * count) invocations"
+            "resident memory: \(String(format: "%.1f", memoryBefore)) MiB before, \(String(format: "%.1f", residentMemoryMiB())) MiB after \(2 * count) invocations; instances created: \(function.instancesCreated), reuse: \(function.notReusableReason ?? "from the snapshot")"
         )
 
-        let host = try await hostRole(module: Array(module), count: count, workers: cores)
-        print(
-            "host overhead (queue to result): \(String(format: "%.0f", max(0, 1 - host / pooled) * 100))% of the run time (role \(String(format: "%.0f", host))/s vs runtime \(String(format: "%.0f", pooled))/s on the same workers)"
-        )
+        for encoding in [RecordEncoding.json, .protobuf] {
+            let host = try await hostRole(module: Array(module), count: count, workers: cores, encoding: encoding)
+            print(
+                "host overhead (queue to result, \(encoding.rawValue) records): \(String(format: "%.0f", max(0, 1 - host / pooled) * 100))% of the run time (role \(String(format: "%.0f", host))/s vs runtime \(String(format: "%.0f", pooled))/s on the same workers)"
+            )
+        }
 
         let inputFile = TemporaryDirectory()
         defer { inputFile.remove() }
@@ -99,7 +101,7 @@ enum WasmBenchmark {
     }
 
     /// The wasm-host role on the in-memory log: invocations queued, timed until every result is there.
-    static func hostRole(module: [UInt8], count: Int, workers: Int) async throws -> Double {
+    static func hostRole(module: [UInt8], count: Int, workers: Int, encoding: RecordEncoding) async throws -> Double {
         let log = InMemoryEventLog()
         for topic in StandardTopic.all {
             try await log.createTopic(TopicConfiguration(name: topic.name, partitions: 3, compacted: topic.compacted))
@@ -119,16 +121,20 @@ enum WasmBenchmark {
             try (0..<count).map {
                 OutgoingRecord(
                     topic: StandardTopic.functionInvocations.name, key: "i-\($0)",
-                    value: try RecordEncoding.json.encode(request(id: "i-\($0)")))
+                    value: try encoding.encode(request(id: "i-\($0)")),
+                    headers: [RecordHeader(name: RecordEncoding.headerName, text: encoding.contentType)])
             })
-        let service = FunctionHostService(log: log, configuration: .init(workers: workers, batchSize: 256))
+        let service = FunctionHostService(
+            log: log, configuration: .init(workers: workers, batchSize: 256, encoding: encoding))
         defer {
             Task {
                 let dead = try? await log.describeTopic(StandardTopic.functionInvocationsDeadLetters.name)
                 if let dead, dead.partitions.contains(where: { $0.endOffset > 0 }) { print("warning: dead letters") }
             }
         }
-        return try await measure("wasm-host role end to end (queue to result), \(workers) workers", records: count) {
+        return try await measure(
+            "wasm-host role end to end, \(encoding.rawValue) records, \(workers) workers", records: count
+        ) {
             let task = Task { try await service.run() }
             while true {
                 var handled = 0
