@@ -3,7 +3,7 @@ import PackageDescription
 
 // The layout follows the data flow: model → log → (embedded | Kafka) → roles → commands.
 // Each heavy dependency is imported by exactly one target (GRDB → EmbeddedLog,
-// librdkafka → KafkaLog, Yams → TributaryCommands).
+// librdkafka → KafkaLog, Yams → TributaryCommands, WasmKit → FunctionHost, Hummingbird → Gateway).
 let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -27,6 +27,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/swiftwasm/WasmKit.git", from: "0.4.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -120,12 +125,29 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The API gateway: REST, WebSocket and SSE; the only importer of Hummingbird.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "EventLog", "TributaryModel", "Processor", "FunctionHost",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // CLI commands and the one place that assembles services.
         .target(
             name: "TributaryCommands",
             dependencies: [
                 "TributaryModel", "EventLog", "EmbeddedLog", "KafkaLog", "EVM", "Processor", "ChainAdapter",
-                "FunctionHost",
+                "FunctionHost", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -188,6 +210,18 @@ let package = Package(
         .testTarget(
             name: "KafkaLogTests",
             dependencies: ["KafkaLog", "EventLog", "TributaryTesting"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "EventLog", "TributaryModel", "TributaryTesting", "FunctionHost",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "WAT", package: "WasmKit"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

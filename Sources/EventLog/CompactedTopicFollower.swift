@@ -8,12 +8,15 @@ public final class CompactedTopicFollower: Sendable {
         var view = CompactedTopicView()
         var version = 0
         var loaded = false
+        /// Per partition, the offset after the last applied record.
+        var applied: [Int: Int64] = [:]
     }
     private let log: any EventLog
     /// The topic followed.
     public let topic: String
     private let state = Mutex(State())
     private let loadedSignal = ChangeSignal()
+    private let appliedSignal = ChangeSignal()
 
     /// Creates a follower of `topic`; ``run()`` does the reading.
     public init(log: any EventLog, topic: String) {
@@ -41,8 +44,10 @@ public final class CompactedTopicFollower: Sendable {
             state.view = loaded
             state.version += 1
             state.loaded = true
+            for partition in description.partitions { state.applied[partition.partition] = partition.endOffset }
         }
         loadedSignal.notify()
+        appliedSignal.notify()
         let reader = try await log.makeReader(from: positions)
         do {
             while !Task.isCancelled {
@@ -51,7 +56,11 @@ public final class CompactedTopicFollower: Sendable {
                 state.withLock { state in
                     state.view.apply(records)
                     state.version += 1
+                    for record in records {
+                        state.applied[record.partition] = max(state.applied[record.partition] ?? 0, record.offset + 1)
+                    }
                 }
+                appliedSignal.notify()
             }
         } catch {
             await reader.close()
@@ -60,6 +69,23 @@ public final class CompactedTopicFollower: Sendable {
             throw error
         }
         await reader.close()
+    }
+
+    /// Returns true once the view includes every record at `positions` (of this topic), false if
+    /// that has not happened within `timeout`: how a writer reads its own writes.
+    public func waitUntilApplied(_ positions: [RecordPosition], timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while !Task.isCancelled {
+            let version = appliedSignal.version
+            let done = state.withLock { state in
+                positions.allSatisfy { $0.topic != topic || (state.applied[$0.partition] ?? 0) > $0.offset }
+            }
+            if done { return true }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { return false }
+            await appliedSignal.wait(whileVersionIs: version, timeout: min(remaining, .milliseconds(500)))
+        }
+        return false
     }
 
     /// Returns once the view is loaded (or the task is cancelled).

@@ -29,6 +29,13 @@ struct ConfigCommand: AsyncParsableCommand {
                 ("kafka.sessionTimeout", "\(configuration.kafka.sessionTimeout)"),
                 ("kafka.operationTimeout", "\(configuration.kafka.operationTimeout)"),
                 ("kafka.messageTimeout", "\(configuration.kafka.messageTimeout)"),
+                ("wasmHost.workers", "\(configuration.wasmHost.workers)"),
+                ("gateway.host", configuration.gateway.host),
+                ("gateway.port", "\(configuration.gateway.port)"),
+                ("gateway.allowedOrigins", configuration.gateway.allowedOrigins.joined(separator: ",")),
+                // Never printed: it grants every scope.
+                ("gateway.adminKey", configuration.gateway.adminKey == nil ? "(not set)" : "(set, hidden)"),
+                ("gateway.slowConsumer", configuration.gateway.slowConsumerAction.rawValue),
             ]
             print("configuration OK")
             for (key, value) in values {

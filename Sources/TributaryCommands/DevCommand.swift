@@ -3,6 +3,7 @@ import ChainAdapter
 import EventLog
 import Foundation
 import FunctionHost
+import Gateway
 import Processor
 import ServiceLifecycle
 import TributaryModel
@@ -12,12 +13,14 @@ import TributaryModel
 /// Opens the embedded log, creates the standard topics and runs the chain adapters, the
 /// processor, the router and the wasm-host in a service group until SIGINT or SIGTERM. With no
 /// chain configured it starts the local development chain with its traffic generator and follows
-/// it. The gateway joins the group when it lands; until then dev says so plainly.
+/// it. The gateway serves on `gateway.port` (8080) with a development admin key kept in the data
+/// directory (`dev-admin-key`, created on first run) unless `gateway.adminKey` is set.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev", abstract: "Run Tributary in one process on the embedded log (Ctrl-C to stop).")
 
     @OptionGroup var options: GlobalOptions
+    @OptionGroup var gatewayOptions: GatewayOptions
 
     @Flag(name: .long, help: "Set up the log and topics, print the summary and exit instead of running.")
     var once = false
@@ -26,7 +29,7 @@ struct DevCommand: AsyncParsableCommand {
     var noDevnet = false
 
     func run() async throws {
-        var (configuration, _) = try options.loadConfiguration()
+        var (configuration, _) = try options.loadConfiguration(extraFlags: gatewayOptions.flagValues())
         if configuration.backend != .embedded {
             throw CommandError(
                 .invalidConfiguration,
@@ -50,9 +53,18 @@ struct DevCommand: AsyncParsableCommand {
             configuration.chains.isEmpty
             ? (startsDevnet ? "chain adapter (devnet)" : "no chain adapter (no chains configured)")
             : "chain adapters (\(configuration.chains.keys.sorted().joined(separator: ", ")))"
+        let keyFile = URL(fileURLWithPath: directory).appendingPathComponent("dev-admin-key").path
+        if configuration.gateway.adminKey == nil {
+            configuration.gateway.adminKey = try Self.developmentKey(at: keyFile)
+        }
+        let gatewayURL = "http://\(configuration.gateway.host):\(configuration.gateway.port)"
+        let keySource =
+            configuration.gateway.adminKey == (try? String(contentsOfFile: keyFile, encoding: .utf8))
+            ? "the development admin key is in \(keyFile)" : "admin key: gateway.adminKey"
         let announcementLines = [
-            "running: event log (embedded, \(configuration.encoding.rawValue) records), \(chainSummary), processor, router, wasm-host",
-            "not built yet: gateway (deploy functions and triggers by producing to tributary.functions / tributary.triggers)",
+            "running: event log (embedded, \(configuration.encoding.rawValue) records), \(chainSummary), processor, router, wasm-host, gateway",
+            "gateway: \(gatewayURL)/v1 (OpenAPI: \(gatewayURL)/v1/openapi.json); \(keySource)",
+            "stream:  ws://\(configuration.gateway.host):\(configuration.gateway.port)/v1/stream (docs/api.md)",
             "inspect: tributary topics --data \(configuration.embedded.directory)",
             "         tributary tail canonical-events --data \(configuration.embedded.directory)",
         ]
@@ -93,7 +105,14 @@ struct DevCommand: AsyncParsableCommand {
             var hostConfiguration = configuration.wasmHost
             hostConfiguration.encoding = configuration.encoding
             let host = FunctionHostService(log: log, configuration: hostConfiguration, logger: logger)
-            services += [.init(service: processor), .init(service: router), .init(service: host)]
+            var gatewayConfiguration = configuration.gateway
+            gatewayConfiguration.encoding = configuration.encoding
+            let gateway = GatewayService(
+                log: log, configuration: gatewayConfiguration, policy: configuration.wasmHost.policy, abis: abis,
+                logger: logger)
+            services += [
+                .init(service: processor), .init(service: router), .init(service: host), .init(service: gateway),
+            ]
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -101,6 +120,23 @@ struct DevCommand: AsyncParsableCommand {
             print("tributary dev: stopped")
         }
         try await log.shutdown()
+    }
+}
+
+extension DevCommand {
+    /// The development admin key in `path`, created (readable by the owner only) when missing.
+    static func developmentKey(at path: String) throws -> String {
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing.count >= 24 {
+            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let key = APIKeySecret.generate()
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw CommandError(.unavailable, "cannot write the development admin key to \(path)")
+        }
+        return key
     }
 }
 

@@ -44,10 +44,12 @@ struct GlobalOptions: ParsableArguments {
         return values
     }
 
-    /// The layered configuration.
-    func loadConfiguration() throws -> (TributaryConfiguration, [String: ConfigurationSource]) {
+    /// The layered configuration; `extraFlags` are the command's own flags, applied last.
+    func loadConfiguration(
+        extraFlags: [(key: String, value: String, flag: String)] = []
+    ) throws -> (TributaryConfiguration, [String: ConfigurationSource]) {
         try TributaryConfiguration.load(
-            file: config, environment: ProcessInfo.processInfo.environment, flags: try flagValues())
+            file: config, environment: ProcessInfo.processInfo.environment, flags: try flagValues() + extraFlags)
     }
 }
 

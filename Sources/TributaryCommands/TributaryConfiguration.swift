@@ -2,6 +2,7 @@ import ChainAdapter
 import EmbeddedLog
 import Foundation
 import FunctionHost
+import Gateway
 import KafkaLog
 import TributaryModel
 
@@ -35,6 +36,8 @@ public struct TributaryConfiguration: Sendable {
     public var chains: [String: ChainAdapterConfiguration] = [:]
     /// The wasm-host role (`wasmHost.*`). Default: see ``FunctionHostService/Configuration``.
     public var wasmHost = FunctionHostService.Configuration()
+    /// The API gateway (`gateway.*`). Default: see ``GatewayConfiguration``.
+    public var gateway = GatewayConfiguration()
 
     /// Creates a configuration with every default.
     public init(

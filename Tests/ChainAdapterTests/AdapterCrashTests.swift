@@ -31,7 +31,9 @@ import TributaryTesting
               maxRange: 2
         """.write(toFile: configuration, atomically: true, encoding: .utf8)
         let runner = try CommandRunner()
-        let arguments = ["dev", "--no-devnet", "--data", data.path + "/log", "--config", configuration]
+        let arguments = [
+            "dev", "--no-devnet", "--data", data.path + "/log", "--config", configuration, "--set", "gateway.port=0",
+        ]
         let client = ChainRPCClient(pool: EndpointPool(endpoints: [JSONRPCEndpoint(url: devnet.httpURL)]))
         // Slow every eth_getLogs down (2 s each, 4 in flight, ~190 ranges) so the backfill is surely
         // under way when it is killed, however loaded the machine is.

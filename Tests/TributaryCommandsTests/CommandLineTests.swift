@@ -14,7 +14,8 @@ import TributaryTesting
         defer { data.remove() }
         let dev = try runner.run(["dev", "--once", "--data", data.path])
         #expect(dev.status == 0, "\(dev.standardError)")
-        #expect(dev.standardOutput.contains("not built yet"), "dev must say what does not run yet")
+        #expect(dev.standardOutput.contains("gateway: http://127.0.0.1:8080/v1"), "dev must say where the gateway is")
+        #expect(FileManager.default.fileExists(atPath: data.path + "/dev-admin-key"))
 
         let topics = try runner.run(["topics", "--data", data.path])
         #expect(topics.status == 0)
@@ -107,7 +108,7 @@ import TributaryTesting
     @Test func devRunsTheRolesAndStopsCleanlyOnSIGINT() throws {
         let data = TemporaryDirectory()
         defer { data.remove() }
-        let dev = try runner.start(["dev", "--data", data.path])
+        let dev = try runner.start(["dev", "--data", data.path, "--set", "gateway.port=0"])
         // Interrupt only once dev says what runs (its signal handling is installed right after).
         var stdout = ""
         let handle = dev.stdout.fileHandleForReading

@@ -128,6 +128,32 @@ import TributaryTesting
         #expect(error?.reason.contains("wasmHost.defaults.memoryPages is above wasmHost.maximums.memoryPages") == true)
     }
 
+    @Test func gatewayOriginsAndKeysAreValidated() throws {
+        let (configuration, _) = try TributaryConfiguration.load(
+            file: nil, environment: ["TRIBUTARY_GATEWAY_PORT": "0"],
+            flags: [
+                (
+                    key: "gateway.allowedOrigins", value: "https://a.example, http://localhost:5173",
+                    flag: "--allowed-origins"
+                )
+            ])
+        #expect(configuration.gateway.allowedOrigins == ["https://a.example", "http://localhost:5173"])
+        #expect(configuration.gateway.port == 0 && configuration.gateway.host == "127.0.0.1")
+        let origin = #expect(throws: CommandError.self) {
+            try TributaryConfiguration.load(
+                file: nil, environment: [:],
+                flags: [(key: "gateway.allowedOrigins", value: "app.example", flag: "--allowed-origins")])
+        }
+        #expect(
+            origin?.reason.contains("flag --allowed-origins") == true
+                && origin?.reason.contains("not an origin") == true)
+        let key = #expect(throws: CommandError.self) {
+            try TributaryConfiguration.load(file: nil, environment: ["TRIBUTARY_GATEWAY_ADMIN_KEY": "short"])
+        }
+        #expect(key?.reason.contains("at least 24 characters") == true)
+        #expect(key?.reason.contains("short") == false, "a rejected key is not echoed")
+    }
+
     @Test func environmentNamesAreUpperSnakeCase() {
         let names = Set(TributaryConfiguration.keys.map(\.environmentName))
         #expect(names.contains("TRIBUTARY_KAFKA_CLIENT_ID"))

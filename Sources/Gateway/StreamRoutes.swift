@@ -1,0 +1,189 @@
+import EventLog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Metrics
+import Synchronization
+import TributaryModel
+
+/// `/v1/stream` (WebSocket) and `/v1/stream/sse` (Server-Sent Events): subscriptions to
+/// canonical events and function results, from `latest`, `earliest` or a cursor (docs/api.md).
+struct StreamRoutes: Sendable {
+    let log: any EventLog
+    let gatekeeper: Gatekeeper
+    let configuration: GatewayConfiguration
+    let logger: Logger
+
+    static let subprotocol = "tributary.v1"
+
+    /// Registers the WebSocket route. The origin and the key are checked before the upgrade;
+    /// a refused upgrade is answered 400 (Hummingbird's fixed answer) and logged with the reason.
+    func register(webSocket router: Router<BasicWebSocketRequestContext>, table: RouteTable) {
+        table.record("GET", "/v1/stream")
+        router.ws("/v1/stream") { [gatekeeper, logger] request, _ in
+            do {
+                if let origin = try Gatekeeper.origin(of: request.headers), !gatekeeper.origins.allows(origin) {
+                    throw GatewayError(.forbidden, .originNotAllowed, "origin \(origin) is not allowed")
+                }
+                try gatekeeper.authorizeStream(request.headers)
+            } catch {
+                logger.notice("WebSocket upgrade refused", metadata: ["reason": "\(error)"])
+                return .dontUpgrade
+            }
+            let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            if offered.isEmpty { return .upgrade([:]) }
+            guard offered.contains(Self.subprotocol) else {
+                logger.notice(
+                    "WebSocket upgrade refused",
+                    metadata: ["reason": "subprotocols offered without \(Self.subprotocol)"])
+                return .dontUpgrade
+            }
+            return .upgrade([.secWebSocketProtocol: Self.subprotocol])
+        } onUpgrade: { inbound, outbound, context in
+            try await serveWebSocket(inbound: inbound, outbound: outbound, headers: context.request.headers)
+        }
+    }
+
+    private func serveWebSocket(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, headers: HTTPFields
+    )
+        async throws
+    {
+        let principal: Principal
+        let release: @Sendable () -> Void
+        do {
+            principal = try gatekeeper.authorizeStream(headers)
+            release = try gatekeeper.openConnection(for: principal)
+        } catch let error as GatewayError {
+            try await outbound.close(.unknown(4429), reason: String(error.message.prefix(120)))
+            return
+        }
+        defer { release() }
+        let clients = Gauge(label: "tributary_gateway_stream_clients")
+        clients.record(Self.openStreams.wrappingAdd(1, ordering: .relaxed).newValue)
+        defer { clients.record(Self.openStreams.wrappingSubtract(1, ordering: .relaxed).newValue) }
+        let queue = OutboundQueue(
+            capacity: configuration.maxQueuedMessages, maxAge: configuration.maxQueuedAge,
+            action: configuration.slowConsumerAction)
+        let session = StreamSession(log: log, principal: principal, queue: queue, configuration: configuration)
+        defer { session.stop() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Writer: everything the client gets goes through the queue, in order.
+                while true {
+                    switch await queue.next(limit: 256) {
+                    case .messages(let batch):
+                        for message in batch {
+                            try await outbound.write(
+                                .custom(.init(fin: true, opcode: .text, data: ByteBuffer(bytes: message))))
+                        }
+                    case .overflowed:
+                        try await outbound.close(
+                            .unknown(1013), reason: "slow consumer: reconnect and resume from your last cursor")
+                        return
+                    case .closed:
+                        return
+                    }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: configuration.heartbeatInterval)
+                    queue.push(StreamMessages.heartbeat())
+                }
+            }
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: configuration.maxMessageBytes) {
+                        guard case .text(let text) = message else {
+                            queue.push(
+                                StreamMessages.error(GatewayError(.badRequest, .invalidJSON, "send JSON text messages"))
+                            )
+                            continue
+                        }
+                        await session.handle(Array(text.utf8))
+                    }
+                } catch {
+                    // Too large or malformed frames: the WebSocket layer closes the connection.
+                }
+                queue.close()
+            }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Open WebSocket connections in this process, for the clients gauge.
+    static let openStreams = Atomic<Int>(0)
+
+    /// `GET /v1/stream/sse?stream=…&filter=…&from=…`: one subscription as Server-Sent Events;
+    /// each event's id is its cursor, so `Last-Event-ID` resumes after it.
+    func register(sse router: Router<BasicRequestContext>, table: RouteTable) {
+        table.add(router, .get, "/v1/stream/sse") { request, _ in
+            let principal = try gatekeeper.authorizeStream(request.headers)
+            var fields: [String: Any] = [:]
+            for (name, value) in request.uri.queryParameters {
+                fields[String(name)] = String(value)
+            }
+            if let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!] { fields["from"] = lastEventID }
+            let subscription = try StreamSubscription(id: "sse", fields: fields)
+            guard principal.has(subscription.stream.scope) else {
+                throw GatewayError(
+                    .forbidden, .forbidden,
+                    "key \(principal.id) lacks the scope '\(subscription.stream.scope.rawValue)'")
+            }
+            let release = try gatekeeper.openConnection(for: principal)
+            let topic = try await log.describeTopic(subscription.stream.topic)
+            let cursor = SubscriptionPump.startCursor(subscription.start, topic: topic)
+            let queue = OutboundQueue(
+                capacity: configuration.maxQueuedMessages, maxAge: configuration.maxQueuedAge,
+                action: configuration.slowConsumerAction)
+            let pump = SubscriptionPump(subscription: subscription, log: log, queue: queue)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+                body: ResponseBody { writer in
+                    defer { release() }
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { try await pump.run(from: cursor) }
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try await Task.sleep(for: configuration.heartbeatInterval)
+                                queue.push(StreamMessages.heartbeat())
+                            }
+                        }
+                        try await writer.write(
+                            ByteBuffer(string: "event: subscribed\ndata: {\"cursor\":\"\(cursor.text)\"}\n\n"))
+                        loop: while true {
+                            switch await queue.next(limit: 256) {
+                            case .messages(let batch):
+                                var buffer = ByteBuffer()
+                                for message in batch { Self.appendSSE(message, to: &buffer) }
+                                try await writer.write(buffer)
+                            case .overflowed, .closed:
+                                break loop
+                            }
+                        }
+                        group.cancelAll()
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+
+    /// One stream message as an SSE event: `id` is the cursor (when it has one), `event` its type.
+    static func appendSSE(_ message: [UInt8], to buffer: inout ByteBuffer) {
+        let object = try? JSONSerialization.jsonObject(with: Data(message)) as? [String: Any]
+        let type = object?["type"] as? String ?? "message"
+        if let cursor = object?["cursor"] as? String, type == "event" || type == "result" {
+            buffer.writeString("id: \(cursor)\n")
+        }
+        buffer.writeString("event: \(type)\ndata: ")
+        buffer.writeBytes(message)
+        buffer.writeString("\n\n")
+    }
+}

@@ -1,0 +1,339 @@
+import EventLog
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+import TributaryModel
+
+/// The messages waiting for one client, bounded by count and age. Pumps (one per subscription)
+/// push; the connection's writer takes batches. When the client falls behind by more than the
+/// configured count or age, the slow-consumer action applies: drop the oldest messages (the
+/// client is told how many, with a cursor to fetch them again) or close the connection.
+final class OutboundQueue: Sendable {
+    struct Message: Sendable {
+        let bytes: [UInt8]
+        let queuedAt: ContinuousClock.Instant
+        /// The subscription it belongs to and the cursor that gets it again, for drop notices.
+        let subscription: String
+        let cursorBefore: String
+    }
+
+    enum Next: Sendable {
+        case messages([[UInt8]])
+        /// The client is too slow and the action is `close`.
+        case overflowed
+        case closed
+    }
+
+    private struct State {
+        var messages: [Message] = []
+        var head = 0
+        var waiter: CheckedContinuation<Void, Never>?
+        var closed = false
+        var overflowed = false
+        /// Dropped messages per subscription, with the cursor before the first one dropped.
+        var dropped: [String: (count: Int, cursor: String)] = [:]
+
+        var count: Int { messages.count - head }
+    }
+
+    private let state = Mutex(State())
+    private let capacity: Int
+    private let maxAge: Duration
+    private let action: GatewayConfiguration.SlowConsumerAction
+    private let drops = Counter(label: "tributary_gateway_dropped_messages_total")
+    private let slowCloses = Counter(label: "tributary_gateway_slow_consumer_closes_total")
+
+    init(capacity: Int, maxAge: Duration, action: GatewayConfiguration.SlowConsumerAction) {
+        self.capacity = max(1, capacity)
+        self.maxAge = maxAge
+        self.action = action
+    }
+
+    /// Queues `bytes` for subscription `subscription`; `cursorBefore` is where a client would
+    /// resume to get this message again if it is dropped. Returns false once the queue is closed.
+    @discardableResult
+    func push(_ bytes: [UInt8], subscription: String = "", cursorBefore: String = "") -> Bool {
+        let now = ContinuousClock.now
+        let (waiter, open): (CheckedContinuation<Void, Never>?, Bool) = state.withLock { state in
+            guard !state.closed else { return (nil, false) }
+            let tooOld = state.count > 0 && now - state.messages[state.head].queuedAt > maxAge
+            if state.count >= capacity || tooOld {
+                switch action {
+                case .close:
+                    state.overflowed = true
+                    state.closed = true
+                    slowCloses.increment()
+                    let waiter = state.waiter
+                    state.waiter = nil
+                    return (waiter, false)
+                case .dropOldest:
+                    while state.count >= capacity
+                        || (state.count > 0 && now - state.messages[state.head].queuedAt > maxAge)
+                    {
+                        let dropped = state.messages[state.head]
+                        state.head += 1
+                        drops.increment()
+                        // The first drop's cursor: resuming there gets every dropped message again.
+                        guard !dropped.subscription.isEmpty else { continue }  // a heartbeat
+                        var entry = state.dropped[dropped.subscription] ?? (0, dropped.cursorBefore)
+                        entry.count += 1
+                        state.dropped[dropped.subscription] = entry
+                    }
+                }
+            }
+            state.messages.append(
+                Message(bytes: bytes, queuedAt: now, subscription: subscription, cursorBefore: cursorBefore))
+            let waiter = state.waiter
+            state.waiter = nil
+            return (waiter, true)
+        }
+        waiter?.resume()
+        return open
+    }
+
+    /// Waits for messages and takes up to `limit` of them (drop notices first).
+    func next(limit: Int) async -> Next {
+        while true {
+            let taken: Next? = state.withLock { state in
+                if state.overflowed { return .overflowed }
+                var batch: [[UInt8]] = state.dropped.sorted { $0.key < $1.key }.map { subscription, entry in
+                    StreamMessages.dropped(subscription: subscription, count: entry.count, cursor: entry.cursor)
+                }
+                state.dropped = [:]
+                let end = min(state.messages.count, state.head + max(0, limit - batch.count))
+                batch += state.messages[state.head..<end].map(\.bytes)
+                state.head = end
+                if state.head > 1_024, state.head * 2 > state.messages.count {
+                    state.messages.removeFirst(state.head)
+                    state.head = 0
+                }
+                if !batch.isEmpty { return .messages(batch) }
+                if state.closed { return .closed }
+                return nil
+            }
+            if let taken { return taken }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let ready = state.withLock { state in
+                        if state.count > 0 || state.closed || !state.dropped.isEmpty { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                close()
+            }
+        }
+    }
+
+    /// Wakes the writer with nothing (for heartbeats).
+    func close() {
+        let waiter = state.withLock { state in
+            state.closed = true
+            let waiter = state.waiter
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+}
+
+/// Reads one subscription's topic from its start and queues what the subscription wants, each
+/// message with the cursor after it. Runs until cancelled or the queue closes.
+struct SubscriptionPump: Sendable {
+    let subscription: StreamSubscription
+    let log: any EventLog
+    let queue: OutboundQueue
+
+    /// The starting cursor for `start`: the topic's end or beginning now, or the given cursor
+    /// completed with the beginning of partitions it does not name.
+    static func startCursor(_ start: StreamStart, topic: TopicDescription) -> StreamCursor {
+        var offsets: [Int: Int64] = [:]
+        for partition in topic.partitions {
+            switch start {
+            case .latest: offsets[partition.partition] = partition.endOffset
+            case .earliest: offsets[partition.partition] = partition.startOffset
+            case .cursor(let cursor): offsets[partition.partition] = cursor.offsets[partition.partition] ?? 0
+            }
+        }
+        return StreamCursor(offsets: offsets)
+    }
+
+    func run(from cursor: StreamCursor) async throws {
+        let topic = subscription.stream.topic
+        var cursor = cursor
+        var positions: [TopicPartition: LogPosition] = [:]
+        for (partition, offset) in cursor.offsets {
+            positions[TopicPartition(topic: topic, partition: partition)] = .offset(offset)
+        }
+        let reader = try await log.makeReader(from: positions)
+        do {
+            while !Task.isCancelled {
+                let records = try await reader.poll(maxRecords: 256, timeout: .seconds(1))
+                for record in records {
+                    let before = cursor.text
+                    cursor.offsets[record.partition] = record.offset + 1
+                    guard let payload = subscription.payload(for: record) else { continue }
+                    let message = StreamMessages.item(
+                        subscription.stream, subscription: subscription.id, cursor: cursor.text, payload: payload)
+                    guard queue.push(message, subscription: subscription.id, cursorBefore: before) else {
+                        await reader.close()
+                        return
+                    }
+                }
+            }
+        } catch {
+            await reader.close()
+            if error is CancellationError || Task.isCancelled { return }
+            throw error
+        }
+        await reader.close()
+    }
+}
+
+/// The JSON messages of the stream protocol (docs/api.md), each built as bytes with the
+/// payload — serialized once per record — spliced in.
+enum StreamMessages {
+    static func item(
+        _ stream: StreamSubscription.Stream, subscription: String, cursor: String, payload: [UInt8]
+    )
+        -> [UInt8]
+    {
+        let type = stream == .events ? "event" : "result"
+        var bytes = Array("{\"type\":\"\(type)\",\"subscription\":".utf8)
+        bytes += quoted(subscription)
+        bytes += Array(",\"cursor\":\"\(cursor)\",\"\(type)\":".utf8)
+        bytes += payload
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    static func subscribed(_ subscription: String, cursor: String) -> [UInt8] {
+        object(["type": "subscribed", "subscription": subscription, "cursor": cursor])
+    }
+
+    static func unsubscribed(_ subscription: String) -> [UInt8] {
+        object(["type": "unsubscribed", "subscription": subscription])
+    }
+
+    static func dropped(subscription: String, count: Int, cursor: String) -> [UInt8] {
+        object(["type": "dropped", "subscription": subscription, "count": count, "cursor": cursor])
+    }
+
+    static func heartbeat() -> [UInt8] {
+        object(["type": "heartbeat", "time": ISO8601DateFormatter().string(from: Date())])
+    }
+
+    static func pong() -> [UInt8] { object(["type": "pong"]) }
+
+    static func error(_ error: GatewayError, subscription: String? = nil) -> [UInt8] {
+        var fields: [String: Any] = ["type": "error", "code": error.code.description, "message": error.message]
+        if let subscription { fields["subscription"] = subscription }
+        return object(fields)
+    }
+
+    static func object(_ fields: [String: Any]) -> [UInt8] {
+        Array(
+            (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]))
+                ?? Data())
+    }
+
+    static func quoted(_ text: String) -> [UInt8] {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data()
+        return Array(data.dropFirst().dropLast())  // the array's brackets
+    }
+}
+
+/// One WebSocket connection's subscriptions: handles `subscribe`, `unsubscribe` and `ping`
+/// messages and runs a pump per subscription into the connection's queue.
+final class StreamSession: Sendable {
+    private let log: any EventLog
+    private let principal: Principal
+    private let queue: OutboundQueue
+    private let configuration: GatewayConfiguration
+    private let pumps = Mutex<[String: Task<Void, Never>]>([:])
+
+    init(log: any EventLog, principal: Principal, queue: OutboundQueue, configuration: GatewayConfiguration) {
+        self.log = log
+        self.principal = principal
+        self.queue = queue
+        self.configuration = configuration
+    }
+
+    /// Handles one client message; problems are answered with an `error` message, never by
+    /// closing the connection.
+    func handle(_ bytes: [UInt8]) async {
+        let id: String?
+        do {
+            guard let fields = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+                throw GatewayError(.badRequest, .invalidJSON, "expected a JSON object such as {\"op\":\"subscribe\",…}")
+            }
+            id = fields["id"] as? String
+            switch fields["op"] as? String {
+            case "subscribe":
+                try await subscribe(id: id ?? "", fields: fields)
+            case "unsubscribe":
+                let task = pumps.withLock { $0.removeValue(forKey: id ?? "") }
+                guard let task else { throw GatewayError.notFound("no subscription '\(id ?? "")'") }
+                task.cancel()
+                queue.push(StreamMessages.unsubscribed(id ?? ""))
+            case "ping":
+                queue.push(StreamMessages.pong())
+            case let other:
+                throw GatewayError.badRequest(
+                    "op: \(other.map { "'\($0)' is not an operation" } ?? "missing"); expected subscribe, unsubscribe or ping"
+                )
+            }
+        } catch let error as GatewayError {
+            queue.push(
+                StreamMessages.error(
+                    error,
+                    subscription: (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])?["id"]
+                        as? String))
+        } catch {
+            queue.push(
+                StreamMessages.error(
+                    GatewayError(.serviceUnavailable, .unavailable, "the log is not available; try again")))
+        }
+    }
+
+    private func subscribe(id: String, fields: [String: Any]) async throws {
+        let subscription = try StreamSubscription(id: id, fields: fields)
+        guard principal.has(subscription.stream.scope) else {
+            throw GatewayError(
+                .forbidden, .forbidden, "key \(principal.id) lacks the scope '\(subscription.stream.scope.rawValue)'")
+        }
+        let count = pumps.withLock { $0.count }
+        guard pumps.withLock({ $0[id] == nil }) else {
+            throw GatewayError.badRequest("subscription '\(id)' already exists")
+        }
+        guard count < configuration.subscriptionsPerConnection else {
+            throw GatewayError.badRequest(
+                "at most \(configuration.subscriptionsPerConnection) subscriptions per connection; unsubscribe one first"
+            )
+        }
+        let topic = try await log.describeTopic(subscription.stream.topic)
+        let cursor = SubscriptionPump.startCursor(subscription.start, topic: topic)
+        queue.push(StreamMessages.subscribed(id, cursor: cursor.text))
+        let pump = SubscriptionPump(subscription: subscription, log: log, queue: queue)
+        let task = Task { [queue] in
+            do {
+                try await pump.run(from: cursor)
+            } catch {
+                queue.push(
+                    StreamMessages.error(
+                        GatewayError(
+                            .serviceUnavailable, .unavailable,
+                            "reading the log failed; resubscribe from your last cursor"),
+                        subscription: id))
+            }
+        }
+        pumps.withLock { $0[id] = task }
+    }
+
+    func stop() {
+        for task in pumps.withLock({ $0.values }) { task.cancel() }
+    }
+}

@@ -1,0 +1,184 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+import TributaryModel
+
+@testable import Gateway
+
+/// `/v1/stream` with a real WebSocket client and `/v1/stream/sse` with a real HTTP client.
+@Suite struct StreamTests {
+    static func events(in messages: [[String: Any]], subscription: String = "s") -> [[String: Any]] {
+        messages.filter { $0["type"] as? String == "event" && $0["subscription"] as? String == subscription }
+    }
+
+    static func blockNumbers(_ messages: [[String: Any]]) -> [Int] {
+        messages.compactMap { message in
+            ((message["event"] as? [String: Any])?["blockNumber"] as? String).flatMap { Int($0) }
+        }
+    }
+
+    @Test func upgradesAreRefusedForBadOriginsKeysAndProtocols() async throws {
+        let gateway = try await GatewayHarness.start()
+        defer { Task { await gateway.stop() } }
+        let reader = try await gateway.createKey(["events:read"])
+        let writer = try await gateway.createKey(["functions:write"])
+        await #expect(throws: (any Error).self) {
+            try await StreamClient.connect(port: gateway.port, key: reader, origin: "https://evil.example")
+        }
+        await #expect(throws: (any Error).self) { try await StreamClient.connect(port: gateway.port, key: nil) }
+        await #expect(throws: (any Error).self) { try await StreamClient.connect(port: gateway.port, key: "trb_wrong") }
+        await #expect(throws: (any Error).self) { try await StreamClient.connect(port: gateway.port, key: writer) }
+        // Browsers: the key as a subprotocol next to tributary.v1, from an allowed origin.
+        let browser = try await StreamClient.connect(
+            port: gateway.port, key: nil, origin: "https://app.example",
+            protocols: ["tributary.v1", "tributary.key.\(reader)"])
+        try browser.send(["op": "ping"])
+        #expect(
+            await browser.waitFor { $0.contains { $0["type"] as? String == "pong" } }.contains {
+                $0["type"] as? String == "pong"
+            })
+        browser.close()
+        await #expect(throws: (any Error).self) {
+            try await StreamClient.connect(port: gateway.port, key: nil, protocols: ["tributary.key.\(reader)"])
+        }
+    }
+
+    @Test func subscriptionsFilterAndResumeFromACursorWithoutLoss() async throws {
+        let gateway = try await GatewayHarness.start()
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
+        let target = "0x00000000000000000000000000000000000000bb"
+        try await gateway.appendEvents(
+            (1...60).map {
+                GatewayHarness.event($0, address: $0 % 2 == 0 ? target : "0x00000000000000000000000000000000000000aa")
+            })
+
+        let first = try await StreamClient.connect(port: gateway.port, key: key)
+        try first.send([
+            "op": "subscribe", "id": "s", "stream": "events", "from": "earliest", "filter": "address == \"\(target)\"",
+        ])
+        let seen = await first.waitFor { Self.events(in: $0).count >= 10 }
+        #expect(seen.first?["type"] as? String == "subscribed")
+        let delivered = Self.events(in: seen)
+        #expect(delivered.allSatisfy { ($0["event"] as? [String: Any])?["address"] as? String == target })
+        first.close()
+
+        // Reconnect from the cursor of the 10th event: exactly the rest, nothing twice.
+        let cursor = try #require(delivered[9]["cursor"] as? String)
+        let before = Set(Self.blockNumbers(Array(delivered.prefix(10))))
+        try await gateway.appendEvents((61...80).map { GatewayHarness.event($0, address: target) })
+        let second = try await StreamClient.connect(port: gateway.port, key: key)
+        try second.send([
+            "op": "subscribe", "id": "s", "stream": "events", "from": cursor, "filter": "address == \"\(target)\"",
+        ])
+        let rest = Self.blockNumbers(Self.events(in: await second.waitFor { Self.events(in: $0).count >= 40 }))
+        let expected = Set((1...60).filter { $0 % 2 == 0 }).union(61...80)
+        #expect(before.union(rest) == expected)
+        #expect(before.isDisjoint(with: rest) && Set(rest).count == rest.count)
+        second.close()
+    }
+
+    @Test func liveEventsArriveAndProtocolErrorsAreAnswered() async throws {
+        let gateway = try await GatewayHarness.start()
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
+        let client = try await StreamClient.connect(port: gateway.port, key: key)
+        try client.send([
+            "op": "subscribe", "id": "live", "stream": "events", "finality": "pending", "chains": ["eip155:1"],
+        ])
+        await client.waitFor { $0.contains { $0["type"] as? String == "subscribed" } }
+        try await gateway.appendEvents((1...5).map { GatewayHarness.event($0) })
+        let live = await client.waitFor { Self.events(in: $0, subscription: "live").count >= 5 }
+        #expect(Set(Self.blockNumbers(Self.events(in: live, subscription: "live"))) == Set(1...5))
+
+        client.sendText("{not json")
+        try client.send(["op": "launch"])
+        try client.send(["op": "subscribe", "id": "bad", "stream": "events", "filter": "block.number >"])
+        try client.send(["op": "subscribe", "id": "r", "stream": "results"])  // the key lacks results:read
+        try client.send(["op": "unsubscribe", "id": "missing"])
+        let errors = await client.waitFor { $0.filter { $0["type"] as? String == "error" }.count >= 5 }.filter {
+            $0["type"] as? String == "error"
+        }
+        #expect(
+            errors.map { $0["code"] as? String } == [
+                "invalid_json", "bad_request", "bad_request", "forbidden", "not_found",
+            ])
+        #expect((errors[1]["message"] as? String)?.contains("'launch' is not an operation") == true)
+        // Heartbeats keep idle connections alive (1 s in this harness).
+        #expect(
+            await client.waitFor { $0.contains { $0["type"] as? String == "heartbeat" } }.contains {
+                $0["type"] as? String == "heartbeat"
+            })
+        try client.send(["op": "unsubscribe", "id": "live"])
+        #expect(
+            await client.waitFor { $0.contains { $0["type"] as? String == "unsubscribed" } }.contains {
+                $0["type"] as? String == "unsubscribed"
+            })
+        client.close()
+    }
+
+    @Test func oversizedMessagesCloseTheConnection() async throws {
+        let gateway = try await GatewayHarness.start { $0.maxMessageBytes = 1_024 }
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
+        let client = try await StreamClient.connect(port: gateway.port, key: key)
+        client.sendText("{\"op\":\"ping\",\"pad\":\"" + String(repeating: "x", count: 4_096) + "\"}")
+        let close = try await client.closed()
+        #expect(close?.closeCode == .messageTooLarge || close != nil)
+    }
+
+    @Test func serverSentEventsCarryCursorsAsEventIDs() async throws {
+        let gateway = try await GatewayHarness.start()
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
+        try await gateway.appendEvents((1...3).map { GatewayHarness.event($0) })
+        var request = HTTPClientRequest(url: gateway.base + "/v1/stream/sse?stream=events&from=earliest")
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        #expect(response.status.code == 200 && response.headers["Content-Type"].first == "text/event-stream")
+        var text = ""
+        for try await chunk in response.body {
+            text += String(buffer: chunk)
+            if text.components(separatedBy: "event: event\n").count > 3 { break }
+        }
+        #expect(text.hasPrefix("event: subscribed\n"))
+        let ids = text.split(separator: "\n").filter { $0.hasPrefix("id: ") }
+        #expect(ids.count == 3 && ids.allSatisfy { StreamCursor(String($0.dropFirst(4))) != nil })
+        let unauthorized = try await gateway.request(.GET, "/v1/stream/sse?stream=events", key: nil)
+        #expect(unauthorized.status == 401)
+        let badFilter = try await gateway.request(
+            .GET, "/v1/stream/sse?stream=events&filter=block.number%20%3E", key: key)
+        #expect(badFilter.status == 400)
+    }
+}
+
+/// The slow-consumer policies, on the queue itself.
+@Suite struct OutboundQueueTests {
+    @Test func dropOldestKeepsTheNewestAndTellsTheClient() async {
+        let queue = OutboundQueue(capacity: 3, maxAge: .seconds(60), action: .dropOldest)
+        for index in 0..<5 { queue.push(Array("m\(index)".utf8), subscription: "s", cursorBefore: "0-\(index)") }
+        guard case .messages(let batch) = await queue.next(limit: 10) else {
+            Issue.record("expected messages")
+            return
+        }
+        let texts = batch.map { String(decoding: $0, as: UTF8.self) }
+        #expect(texts.first?.contains("\"type\":\"dropped\"") == true && texts.first?.contains("\"count\":2") == true)
+        #expect(texts.first?.contains("\"cursor\":\"0-0\"") == true, "\(texts)")
+        #expect(Array(texts.dropFirst()) == ["m2", "m3", "m4"])
+    }
+
+    @Test func closeEndsTheStreamWhenTheClientLagsByCountOrAge() async throws {
+        let byCount = OutboundQueue(capacity: 2, maxAge: .seconds(60), action: .close)
+        #expect(byCount.push([1]) && byCount.push([2]))
+        #expect(!byCount.push([3]))
+        guard case .overflowed = await byCount.next(limit: 10) else {
+            Issue.record("expected overflow")
+            return
+        }
+        let byAge = OutboundQueue(capacity: 100, maxAge: .milliseconds(50), action: .close)
+        #expect(byAge.push([1]))
+        try await Task.sleep(for: .milliseconds(120))
+        #expect(!byAge.push([2]))
+    }
+}
