@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import Metrics
+import ServiceLifecycle
 import Synchronization
 import TributaryModel
 
@@ -71,6 +72,17 @@ struct StreamRoutes: Sendable {
             action: configuration.slowConsumerAction)
         let session = StreamSession(log: log, principal: principal, queue: queue, configuration: configuration)
         defer { session.stop() }
+        // On shutdown the queue closes, the writer ends and the connection closes with it.
+        try await withGracefulShutdownHandler {
+            try await serve(session: session, queue: queue, inbound: inbound, outbound: outbound)
+        } onGracefulShutdown: {
+            queue.close()
+        }
+    }
+
+    private func serve(
+        session: StreamSession, queue: OutboundQueue, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Writer: everything the client gets goes through the queue, in order.
@@ -148,27 +160,33 @@ struct StreamRoutes: Sendable {
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
                 body: ResponseBody { writer in
                     defer { release() }
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { try await pump.run(from: cursor) }
-                        group.addTask {
-                            while !Task.isCancelled {
-                                try await Task.sleep(for: configuration.heartbeatInterval)
-                                queue.push(StreamMessages.heartbeat())
+                    // A client that went away is noticed at the next write (at most a heartbeat
+                    // later); shutdown does not wait for that.
+                    try await withGracefulShutdownHandler {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await pump.run(from: cursor) }
+                            group.addTask {
+                                while !Task.isCancelled {
+                                    try await Task.sleep(for: configuration.heartbeatInterval)
+                                    queue.push(StreamMessages.heartbeat())
+                                }
                             }
-                        }
-                        try await writer.write(
-                            ByteBuffer(string: "event: subscribed\ndata: {\"cursor\":\"\(cursor.text)\"}\n\n"))
-                        loop: while true {
-                            switch await queue.next(limit: 256) {
-                            case .messages(let batch):
-                                var buffer = ByteBuffer()
-                                for message in batch { Self.appendSSE(message, to: &buffer) }
-                                try await writer.write(buffer)
-                            case .overflowed, .closed:
-                                break loop
+                            try await writer.write(
+                                ByteBuffer(string: "event: subscribed\ndata: {\"cursor\":\"\(cursor.text)\"}\n\n"))
+                            loop: while true {
+                                switch await queue.next(limit: 256) {
+                                case .messages(let batch):
+                                    var buffer = ByteBuffer()
+                                    for message in batch { Self.appendSSE(message, to: &buffer) }
+                                    try await writer.write(buffer)
+                                case .overflowed, .closed:
+                                    break loop
+                                }
                             }
+                            group.cancelAll()
                         }
-                        group.cancelAll()
+                    } onGracefulShutdown: {
+                        queue.close()
                     }
                     try await writer.finish(nil)
                 })

@@ -2,16 +2,29 @@ import ArgumentParser
 import EventLog
 import Foundation
 
-/// `tributary tail <topic>`: prints records as they arrive.
+/// `tributary tail <topic>`: prints records as they arrive; `tributary tail --stream events|results`
+/// reads the gateway's stream instead.
 struct TailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tail",
-        abstract: "Print a topic's records: new ones by default, or everything with --from-beginning.")
+        abstract:
+            "Print a topic's records (new ones by default, or everything with --from-beginning), or the gateway's stream with --stream."
+    )
 
     @OptionGroup var options: GlobalOptions
+    @OptionGroup var client: GatewayClientOptions
 
-    @Argument(help: "The topic, for example canonical-events.")
-    var topic: String
+    @Argument(help: "The topic, for example canonical-events (not with --stream).")
+    var topic: String?
+
+    @Option(name: .long, help: "Read the gateway's stream instead of the log: events or results.")
+    var stream: String?
+
+    @Option(name: .long, help: "With --stream results: one function's results.")
+    var function: String?
+
+    @Option(name: .long, help: "With --stream events: a filter expression (docs/filters.md).")
+    var filter: String?
 
     @Flag(name: .long, help: "Start at the oldest retained record instead of the end.")
     var fromBeginning = false
@@ -27,9 +40,21 @@ struct TailCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if stream == nil && topic == nil { throw ValidationError("name a topic, or pass --stream events|results") }
+        if stream != nil && topic != nil { throw ValidationError("pass a topic or --stream, not both") }
+        if stream == nil && (function != nil || filter != nil) {
+            throw ValidationError("--function and --filter apply to --stream")
+        }
     }
 
     func run() async throws {
+        if let stream {
+            return try await StreamTail(
+                client: try client.client(), stream: stream, function: function, filter: filter,
+                from: fromBeginning ? "earliest" : nil, limit: limit
+            ).run()
+        }
+        let topic = topic ?? ""
         let (configuration, _) = try options.loadConfiguration()
         let renderer = RecordRenderer()
         try await withEventLog(configuration, logger: options.makeLogger()) { log in

@@ -7,7 +7,7 @@ public struct TributaryCommand: AsyncParsableCommand {
         abstract: "Turns on-chain activity into real-time, programmable streams.",
         subcommands: [
             DevCommand.self, DevnetCommand.self, TopicsCommand.self, TailCommand.self, ProduceCommand.self,
-            ConfigCommand.self,
+            ConfigCommand.self, FunctionsCommand.self, TriggersCommand.self, KeysCommand.self,
         ]
     )
 

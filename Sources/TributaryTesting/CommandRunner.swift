@@ -124,4 +124,5 @@ public final class CollectedOutput: @unchecked Sendable {
 public struct CommandRunnerError: Error, CustomStringConvertible {
     public var reason: String
     public var description: String { reason }
+    public init(reason: String) { self.reason = reason }
 }
