@@ -15,6 +15,7 @@ public struct GatewayService: Service {
     private let abis: ABIRegistryBuilder
     private let logger: Logger
     private let onListening: @Sendable (Int) async -> Void
+    private let metrics: (@Sendable () -> [UInt8])?
     /// The routes this gateway serves (filled when it starts), for the OpenAPI check.
     let routeTable = RouteTable()
 
@@ -23,13 +24,16 @@ public struct GatewayService: Service {
     /// - Parameters:
     ///   - policy: the function limit policy deploys are validated against (the wasm-host's).
     ///   - abis: contract ABIs triggers may name (the processor's).
+    ///   - metrics: renders the process's metrics in the Prometheus text format for `/metrics`
+    ///     (nil: the route answers 503).
     ///   - onListening: called with the bound port once the server listens.
     public init(
         log: any EventLog, configuration: GatewayConfiguration = GatewayConfiguration(),
         policy: FunctionLimitPolicy = FunctionLimitPolicy(), abis: ABIRegistryBuilder = ABIRegistryBuilder(),
-        logger: Logger = Logger(label: "tributary.gateway"),
+        logger: Logger = Logger(label: "tributary.gateway"), metrics: (@Sendable () -> [UInt8])? = nil,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
+        self.metrics = metrics
         self.log = log
         self.configuration = configuration
         self.policy = policy
@@ -47,7 +51,9 @@ public struct GatewayService: Service {
         router.add(middleware: OriginMiddleware(policy: gatekeeper.origins))
         router.add(middleware: ErrorMiddleware())
         RESTRoutes(
-            registry: registry, gatekeeper: gatekeeper, invocations: invocations, log: log, configuration: configuration
+            registry: registry, gatekeeper: gatekeeper, invocations: invocations, log: log,
+            configuration: configuration,
+            metrics: metrics
         )
         .register(on: router, table: routeTable)
         let streams = StreamRoutes(log: log, gatekeeper: gatekeeper, configuration: configuration, logger: logger)

@@ -45,6 +45,33 @@ enum OpenAPIDocument {
             }
            }
           },
+          "/metrics": {
+           "get": {
+            "summary": "Prometheus metrics of this process (text format)",
+            "x-required-scope": "admin",
+            "responses": {
+             "200": {
+              "description": "metrics",
+              "content": {
+               "text/plain": {
+                "schema": {
+                 "type": "string"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthorized"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "503": {
+              "description": "metrics are not collected in this process"
+             }
+            }
+           }
+          },
           "/v1/openapi.json": {
            "get": {
             "summary": "This document",

@@ -15,6 +15,7 @@ struct RESTRoutes: Sendable {
     let invocations: InvocationTracker
     let log: any EventLog
     let configuration: GatewayConfiguration
+    let metrics: (@Sendable () -> [UInt8])?
 
     func register(on router: Router<BasicRequestContext>, table: RouteTable) {
         table.add(router, .get, "/healthz") { _, _ in
@@ -23,6 +24,16 @@ struct RESTRoutes: Sendable {
         table.add(router, .get, "/readyz") { [registry, invocations] _, _ in
             let ready = registry.isLoaded && invocations.isRunning
             return Self.json(ready ? .ok : .serviceUnavailable, ["status": ready ? "ready" : "starting"])
+        }
+        table.add(router, .get, "/metrics") { [metrics] request, _ in
+            // Operators' data: scraped with an admin key (Prometheus sends it as a bearer token).
+            try gatekeeper.authorize(request.headers, for: .admin)
+            guard let metrics else {
+                throw GatewayError(.serviceUnavailable, .unavailable, "metrics are not collected in this process")
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics())))
         }
         table.add(router, .get, "/v1/openapi.json") { _, _ in
             Self.json(.ok, bytes: Array(OpenAPIDocument.json.utf8))

@@ -72,6 +72,7 @@ struct DevCommand: AsyncParsableCommand {
             announcementLines.forEach { print($0) }
             fflush(nil)
         } else {
+            Observability.bootstrap()
             let abis = try ABIRegistryBuilder.configured(try configuration.loadABIs())
             let processor = ProcessorService(
                 log: log, abis: abis, configuration: .init(encoding: configuration.encoding), logger: logger)
@@ -109,7 +110,7 @@ struct DevCommand: AsyncParsableCommand {
             gatewayConfiguration.encoding = configuration.encoding
             let gateway = GatewayService(
                 log: log, configuration: gatewayConfiguration, policy: configuration.wasmHost.policy, abis: abis,
-                logger: logger)
+                logger: logger, metrics: Observability.render)
             services += [
                 .init(service: processor), .init(service: router), .init(service: host), .init(service: gateway),
             ]

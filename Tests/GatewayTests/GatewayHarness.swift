@@ -38,7 +38,10 @@ final class GatewayHarness: Sendable {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .warning
-        let service = GatewayService(log: log, configuration: configuration, logger: logger) { port in
+        let service = GatewayService(
+            log: log, configuration: configuration, logger: logger,
+            metrics: { Array("# TYPE tributary_test_total counter\ntributary_test_total 1\n".utf8) }
+        ) { port in
             continuation.yield(port)
         }
         var tasks = [Task { try await service.run() }]

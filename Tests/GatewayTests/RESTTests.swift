@@ -34,6 +34,11 @@ import WAT
         #expect(try await gateway.request(.GET, "/healthz", key: nil).status == 200)
         let ready = try await gateway.request(.GET, "/readyz", key: nil)
         #expect(ready.status == 200 || ready.status == 503)
+        let metrics = try await gateway.request(.GET, "/metrics")
+        #expect(
+            metrics.status == 200 && String(decoding: metrics.body, as: UTF8.self).contains("tributary_test_total 1"))
+        #expect(metrics.headers["Content-Type"].first?.hasPrefix("text/plain") == true)
+        #expect(try await gateway.request(.GET, "/metrics", key: nil).status == 401)
         let document = try await gateway.request(.GET, "/v1/openapi.json", key: nil)
         #expect(document.status == 200 && document.json["openapi"] as? String == "3.1.0")
         let paths = try #require(document.json["paths"] as? [String: [String: Any]])
