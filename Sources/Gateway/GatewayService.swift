@@ -56,7 +56,9 @@ public struct GatewayService: Service {
             metrics: metrics
         )
         .register(on: router, table: routeTable)
-        let streams = StreamRoutes(log: log, gatekeeper: gatekeeper, configuration: configuration, logger: logger)
+        let fanout = Fanout(log: log)
+        let streams = StreamRoutes(
+            log: log, fanout: fanout, gatekeeper: gatekeeper, configuration: configuration, logger: logger)
         streams.register(sse: router, table: routeTable)
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         streams.register(webSocket: webSocketRouter, table: routeTable)
@@ -86,6 +88,7 @@ public struct GatewayService: Service {
                     group.addTask { try await follower.run() }
                 }
                 group.addTask { try await invocations.run() }
+                group.addTask { try await fanout.run() }
                 for follower in registry.followers { await follower.waitUntilLoaded() }
                 try await application.run()
                 group.cancelAll()

@@ -13,6 +13,7 @@ import TributaryModel
 /// canonical events and function results, from `latest`, `earliest` or a cursor (docs/api.md).
 struct StreamRoutes: Sendable {
     let log: any EventLog
+    let fanout: Fanout
     let gatekeeper: Gatekeeper
     let configuration: GatewayConfiguration
     let logger: Logger
@@ -70,7 +71,8 @@ struct StreamRoutes: Sendable {
         let queue = OutboundQueue(
             capacity: configuration.maxQueuedMessages, maxAge: configuration.maxQueuedAge,
             action: configuration.slowConsumerAction)
-        let session = StreamSession(log: log, principal: principal, queue: queue, configuration: configuration)
+        let session = StreamSession(
+            log: log, fanout: fanout, principal: principal, queue: queue, configuration: configuration)
         defer { session.stop() }
         // On shutdown the queue closes, the writer ends and the connection closes with it.
         try await withGracefulShutdownHandler {
@@ -149,12 +151,11 @@ struct StreamRoutes: Sendable {
                     "key \(principal.id) lacks the scope '\(subscription.stream.scope.rawValue)'")
             }
             let release = try gatekeeper.openConnection(for: principal)
-            let topic = try await log.describeTopic(subscription.stream.topic)
-            let cursor = SubscriptionPump.startCursor(subscription.start, topic: topic)
+            let cursor = try await fanout.startCursor(subscription.start, stream: subscription.stream)
             let queue = OutboundQueue(
                 capacity: configuration.maxQueuedMessages, maxAge: configuration.maxQueuedAge,
                 action: configuration.slowConsumerAction)
-            let pump = SubscriptionPump(subscription: subscription, log: log, queue: queue)
+            let subscriber = Subscriber(subscription: subscription, queue: queue, from: cursor)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
@@ -164,7 +165,7 @@ struct StreamRoutes: Sendable {
                     // later); shutdown does not wait for that.
                     try await withGracefulShutdownHandler {
                         try await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask { try await pump.run(from: cursor) }
+                            group.addTask { try await fanout.serve(subscriber) }
                             group.addTask {
                                 while !Task.isCancelled {
                                     try await Task.sleep(for: configuration.heartbeatInterval)

@@ -140,59 +140,6 @@ final class OutboundQueue: Sendable {
     }
 }
 
-/// Reads one subscription's topic from its start and queues what the subscription wants, each
-/// message with the cursor after it. Runs until cancelled or the queue closes.
-struct SubscriptionPump: Sendable {
-    let subscription: StreamSubscription
-    let log: any EventLog
-    let queue: OutboundQueue
-
-    /// The starting cursor for `start`: the topic's end or beginning now, or the given cursor
-    /// completed with the beginning of partitions it does not name.
-    static func startCursor(_ start: StreamStart, topic: TopicDescription) -> StreamCursor {
-        var offsets: [Int: Int64] = [:]
-        for partition in topic.partitions {
-            switch start {
-            case .latest: offsets[partition.partition] = partition.endOffset
-            case .earliest: offsets[partition.partition] = partition.startOffset
-            case .cursor(let cursor): offsets[partition.partition] = cursor.offsets[partition.partition] ?? 0
-            }
-        }
-        return StreamCursor(offsets: offsets)
-    }
-
-    func run(from cursor: StreamCursor) async throws {
-        let topic = subscription.stream.topic
-        var cursor = cursor
-        var positions: [TopicPartition: LogPosition] = [:]
-        for (partition, offset) in cursor.offsets {
-            positions[TopicPartition(topic: topic, partition: partition)] = .offset(offset)
-        }
-        let reader = try await log.makeReader(from: positions)
-        do {
-            while !Task.isCancelled {
-                let records = try await reader.poll(maxRecords: 256, timeout: .seconds(1))
-                for record in records {
-                    let before = cursor.text
-                    cursor.offsets[record.partition] = record.offset + 1
-                    guard let payload = subscription.payload(for: record) else { continue }
-                    let message = StreamMessages.item(
-                        subscription.stream, subscription: subscription.id, cursor: cursor.text, payload: payload)
-                    guard queue.push(message, subscription: subscription.id, cursorBefore: before) else {
-                        await reader.close()
-                        return
-                    }
-                }
-            }
-        } catch {
-            await reader.close()
-            if error is CancellationError || Task.isCancelled { return }
-            throw error
-        }
-        await reader.close()
-    }
-}
-
 /// The JSON messages of the stream protocol (docs/api.md), each built as bytes with the
 /// payload — serialized once per record — spliced in.
 enum StreamMessages {
@@ -253,10 +200,15 @@ final class StreamSession: Sendable {
     private let principal: Principal
     private let queue: OutboundQueue
     private let configuration: GatewayConfiguration
+    private let fanout: Fanout
     private let pumps = Mutex<[String: Task<Void, Never>]>([:])
 
-    init(log: any EventLog, principal: Principal, queue: OutboundQueue, configuration: GatewayConfiguration) {
+    init(
+        log: any EventLog, fanout: Fanout, principal: Principal, queue: OutboundQueue,
+        configuration: GatewayConfiguration
+    ) {
         self.log = log
+        self.fanout = fanout
         self.principal = principal
         self.queue = queue
         self.configuration = configuration
@@ -314,13 +266,12 @@ final class StreamSession: Sendable {
                 "at most \(configuration.subscriptionsPerConnection) subscriptions per connection; unsubscribe one first"
             )
         }
-        let topic = try await log.describeTopic(subscription.stream.topic)
-        let cursor = SubscriptionPump.startCursor(subscription.start, topic: topic)
+        let cursor = try await fanout.startCursor(subscription.start, stream: subscription.stream)
         queue.push(StreamMessages.subscribed(id, cursor: cursor.text))
-        let pump = SubscriptionPump(subscription: subscription, log: log, queue: queue)
-        let task = Task { [queue] in
+        let subscriber = Subscriber(subscription: subscription, queue: queue, from: cursor)
+        let task = Task { [queue, fanout] in
             do {
-                try await pump.run(from: cursor)
+                try await fanout.serve(subscriber)
             } catch {
                 queue.push(
                     StreamMessages.error(

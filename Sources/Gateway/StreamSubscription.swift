@@ -152,26 +152,12 @@ struct StreamSubscription: Sendable {
         start = try StreamStart(fields["from"] as? String)
     }
 
-    /// The payload to deliver for `record` (its proto3-JSON), or nil when the subscription does not
-    /// want it. A record that cannot be decoded is skipped: the processor and host never write one.
-    func payload(for record: LogRecord) -> [UInt8]? {
-        guard let value = record.value else { return nil }
-        let json = RecordEncoding(contentType: record.contentType ?? "") == .json
-        switch stream {
-        case .events:
-            guard
-                let event = try? RecordEncoding.decode(
-                    Tributary_V1_CanonicalEvent.self, from: value, contentType: record.contentType),
-                accepts(event)
-            else { return nil }
-            return json ? value : try? event.jsonUTF8Bytes()
-        case .results:
-            guard
-                let result = try? RecordEncoding.decode(
-                    Tributary_V1_InvocationResult.self, from: value, contentType: record.contentType),
-                function.map({ $0 == result.functionName }) ?? true
-            else { return nil }
-            return json ? value : try? result.jsonUTF8Bytes()
+    /// Whether the subscription delivers this record.
+    func wants(_ decoded: StreamItem.Decoded) -> Bool {
+        switch (stream, decoded) {
+        case (.events, .event(let event)): accepts(event)
+        case (.results, .result(let result)): function.map { $0 == result.functionName } ?? true
+        default: false
         }
     }
 
