@@ -169,9 +169,12 @@ let package = Package(
         .executableTarget(
             name: "TributaryBench",
             dependencies: [
-                "EventLog", "EmbeddedLog", "KafkaLog", "Processor", "EVM", "ChainAdapter", "FunctionHost",
+                "EventLog", "EmbeddedLog", "KafkaLog", "Processor", "EVM", "ChainAdapter", "FunctionHost", "Gateway",
                 "TributaryModel",
                 "TributaryTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/TributaryBench",
             swiftSettings: strictSwift

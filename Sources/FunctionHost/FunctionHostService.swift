@@ -206,16 +206,16 @@ public struct FunctionHostService: Service {
         json += Array("{\"attempt\":\(request.attempt),\"environment\":{".utf8)
         for (index, (name, value)) in environment.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { json.append(UInt8(ascii: ",")) }
-            appendJSONString(name, to: &json)
+            JSONText.appendString(name, to: &json)
             json.append(UInt8(ascii: ":"))
-            appendJSONString(value, to: &json)
+            JSONText.appendString(value, to: &json)
         }
         json += Array("},\"functionName\":".utf8)
-        appendJSONString(request.functionName, to: &json)
+        JSONText.appendString(request.functionName, to: &json)
         json += Array(",\"functionVersion\":\(request.functionVersion),\"invocationId\":".utf8)
-        appendJSONString(request.invocationID, to: &json)
+        JSONText.appendString(request.invocationID, to: &json)
         json += Array(",\"triggerId\":".utf8)
-        appendJSONString(request.triggerID, to: &json)
+        JSONText.appendString(request.triggerID, to: &json)
         if request.hasEvent {
             json += Array(",\"event\":".utf8) + ((try? request.event.jsonUTF8Bytes()) ?? Array("{}".utf8))
         } else if !request.input.isEmpty {
@@ -223,24 +223,6 @@ public struct FunctionHostService: Service {
         }
         json.append(UInt8(ascii: "}"))
         return json
-    }
-
-    /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped.
-    private static func appendJSONString(_ text: String, to json: inout [UInt8]) {
-        json.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): json += [UInt8(ascii: "\\"), byte]
-            case UInt8(ascii: "\n"): json += Array("\\n".utf8)
-            case UInt8(ascii: "\r"): json += Array("\\r".utf8)
-            case UInt8(ascii: "\t"): json += Array("\\t".utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                json += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            default: json.append(byte)
-            }
-        }
-        json.append(UInt8(ascii: "\""))
     }
 }
 

@@ -50,21 +50,35 @@ struct StreamItem: Sendable {
 /// it has not seen) and its connection's queue. Items at offsets it has passed are skipped, so a
 /// subscription can move from its own catch-up reader to the shared tail without gaps or repeats.
 final class Subscriber: Sendable {
+    private struct Position {
+        /// Per partition (index), the next offset not yet seen.
+        var offsets: [Int64]
+        /// The cursor text after the last queued message: where a client resumes to get the
+        /// next one again (records filtered out in between are simply read and skipped again).
+        var lastCursor: String
+    }
+
     let subscription: StreamSubscription
     private let queue: OutboundQueue
-    private let positions: Mutex<[Int: Int64]>
+    private let position: Mutex<Position>
     private let open = Atomic(true)
+    private let closedWaiter = Mutex<CheckedContinuation<Void, Never>?>(nil)
 
     init(subscription: StreamSubscription, queue: OutboundQueue, from cursor: StreamCursor) {
         self.subscription = subscription
         self.queue = queue
-        positions = Mutex(cursor.offsets)
+        // Topics number their partitions from 0.
+        let count = (cursor.offsets.keys.max() ?? -1) + 1
+        let offsets = (0..<count).map { cursor.offsets[$0] ?? 0 }
+        position = Mutex(Position(offsets: offsets, lastCursor: cursor.text))
     }
 
-    private let closedWaiter = Mutex<CheckedContinuation<Void, Never>?>(nil)
-
     var isOpen: Bool { open.load(ordering: .relaxed) }
-    var cursor: StreamCursor { StreamCursor(offsets: positions.withLock { $0 }) }
+
+    var cursor: StreamCursor {
+        StreamCursor(
+            offsets: Dictionary(uniqueKeysWithValues: position.withLock { $0.offsets }.enumerated().map { ($0, $1) }))
+    }
 
     func close() {
         open.store(false, ordering: .relaxed)
@@ -89,7 +103,11 @@ final class Subscriber: Sendable {
 
     /// Whether this subscription has seen everything up to `positions`.
     func hasReached(_ positions: [Int: Int64]) -> Bool {
-        self.positions.withLock { own in positions.allSatisfy { (own[$0.key] ?? 0) >= $0.value } }
+        position.withLock { position in
+            positions.allSatisfy { partition, offset in
+                partition < position.offsets.count ? position.offsets[partition] >= offset : offset == 0
+            }
+        }
     }
 
     /// Queues the items this subscription has not seen and wants; false once its queue closed.
@@ -97,13 +115,16 @@ final class Subscriber: Sendable {
     func deliver(_ items: [StreamItem]) -> Bool {
         guard isOpen else { return false }
         for item in items {
-            let cursors: (before: String, after: String)? = positions.withLock { positions in
-                guard item.offset >= positions[item.partition] ?? 0 else { return nil }
-                let before = StreamCursor(offsets: positions).text
-                positions[item.partition] = item.offset + 1
-                return (before, StreamCursor(offsets: positions).text)
+            let cursors: (before: String, after: [UInt8])? = position.withLock { position in
+                while position.offsets.count <= item.partition { position.offsets.append(0) }
+                guard item.offset >= position.offsets[item.partition] else { return nil }
+                position.offsets[item.partition] = item.offset + 1
+                guard subscription.wants(item.decoded) else { return nil }
+                let after = Self.cursorText(position.offsets)
+                defer { position.lastCursor = String(decoding: after, as: UTF8.self) }
+                return (position.lastCursor, after)
             }
-            guard let cursors, subscription.wants(item.decoded) else { continue }
+            guard let cursors else { continue }
             let message = StreamMessages.item(
                 subscription.stream, subscription: subscription.id, cursor: cursors.after, payload: item.payload)
             guard queue.push(message, subscription: subscription.id, cursorBefore: cursors.before) else {
@@ -112,6 +133,33 @@ final class Subscriber: Sendable {
             }
         }
         return true
+    }
+
+    /// `StreamCursor.text` for partitions 0..<n, written straight into bytes.
+    static func cursorText(_ offsets: [Int64]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(offsets.count * 10)
+        for (partition, offset) in offsets.enumerated() {
+            if partition > 0 { bytes.append(UInt8(ascii: ".")) }
+            appendDecimal(Int64(partition), to: &bytes)
+            bytes.append(UInt8(ascii: "-"))
+            appendDecimal(offset, to: &bytes)
+        }
+        return bytes
+    }
+
+    private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        guard value > 0 else {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
+        var digits: [UInt8] = []
+        var rest = value
+        while rest > 0 {
+            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        }
+        bytes += digits.reversed()
     }
 }
 
@@ -213,9 +261,11 @@ final class Fanout: Sendable {
     let events: TopicBroadcaster
     let results: TopicBroadcaster
     private let log: any EventLog
+    private let sharedTail: Bool
 
-    init(log: any EventLog) {
+    init(log: any EventLog, sharedTail: Bool = true) {
         self.log = log
+        self.sharedTail = sharedTail
         events = TopicBroadcaster(stream: .events, log: log)
         results = TopicBroadcaster(stream: .results, log: log)
     }
@@ -253,7 +303,7 @@ final class Fanout: Sendable {
         let broadcaster = broadcaster(for: subscriber.subscription.stream)
         _ = await broadcaster.position()
         defer { broadcaster.leave(subscriber) }
-        if !broadcaster.join(subscriber) {
+        if !(sharedTail && broadcaster.join(subscriber)) {
             var readFrom: [TopicPartition: LogPosition] = [:]
             for (partition, offset) in subscriber.cursor.offsets {
                 readFrom[TopicPartition(topic: subscriber.subscription.stream.topic, partition: partition)] = .offset(
@@ -261,7 +311,7 @@ final class Fanout: Sendable {
             }
             let reader = try await log.makeReader(from: readFrom)
             do {
-                while !broadcaster.join(subscriber) {
+                while !(sharedTail && broadcaster.join(subscriber)) {
                     try Task.checkCancellation()
                     let records = try await reader.poll(maxRecords: 1_000, timeout: .milliseconds(200))
                     let items = records.compactMap { StreamItem($0, stream: subscriber.subscription.stream) }

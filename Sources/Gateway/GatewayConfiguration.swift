@@ -50,6 +50,10 @@ public struct GatewayConfiguration: Sendable {
     public var recentResults: Int
     /// How records this gateway writes are encoded. Default: `.json`.
     public var encoding: RecordEncoding
+    /// Whether caught-up subscriptions share one tail of the topic (true), or every subscription
+    /// keeps reading the log on its own — the naive design, kept as the fan-out benchmark's
+    /// baseline. Default: true.
+    public var sharedTail = true
 
     /// Creates a configuration; every parameter defaults as documented on its property.
     public init(

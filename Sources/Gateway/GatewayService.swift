@@ -56,7 +56,7 @@ public struct GatewayService: Service {
             metrics: metrics
         )
         .register(on: router, table: routeTable)
-        let fanout = Fanout(log: log)
+        let fanout = Fanout(log: log, sharedTail: configuration.sharedTail)
         let streams = StreamRoutes(
             log: log, fanout: fanout, gatekeeper: gatekeeper, configuration: configuration, logger: logger)
         streams.register(sse: router, table: routeTable)

@@ -10,6 +10,7 @@ final class InvocationTracker: Sendable {
         var results: [String: Tributary_V1_InvocationResult] = [:]
         var order: [String] = []
         var pending: Set<String> = []
+        var pendingOrder: [String] = []
         var waiters: [String: [UUID: CheckedContinuation<Tributary_V1_InvocationResult?, Never>]] = [:]
     }
 
@@ -56,7 +57,17 @@ final class InvocationTracker: Sendable {
 
     /// Marks `id` as produced by this gateway (so lookups answer "pending" until its result).
     func expect(_ id: String) {
-        state.withLock { _ = $0.pending.insert(id) }
+        state.withLock { state in
+            guard state.pending.insert(id).inserted else { return }
+            state.pendingOrder.append(id)
+            // Bounded like the results: invocations whose results never come (dead-lettered)
+            // are forgotten after `capacity` newer ones.
+            if state.pendingOrder.count > capacity * 2 {
+                let stale = state.pendingOrder.prefix(state.pendingOrder.count - capacity)
+                for id in stale { state.pending.remove(id) }
+                state.pendingOrder.removeFirst(stale.count)
+            }
+        }
     }
 
     /// The result of `id`, waiting up to `timeout`; nil when it has not arrived by then.

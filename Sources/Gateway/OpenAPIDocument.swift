@@ -812,7 +812,20 @@ enum OpenAPIDocument {
              "429": {
               "$ref": "#/components/responses/RateLimited"
              }
-            }
+            },
+            "parameters": [
+             {
+              "name": "frames",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "enum": [
+                "batched"
+               ]
+              },
+              "description": "batched: a frame may carry several messages, one per line"
+             }
+            ]
            }
           },
           "/v1/stream/sse": {

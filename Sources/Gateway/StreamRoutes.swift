@@ -46,12 +46,16 @@ struct StreamRoutes: Sendable {
             }
             return .upgrade([.secWebSocketProtocol: Self.subprotocol])
         } onUpgrade: { inbound, outbound, context in
-            try await serveWebSocket(inbound: inbound, outbound: outbound, headers: context.request.headers)
+            // `?frames=batched`: a frame may carry several messages, one per line (fewer frames
+            // and system calls when messages come in bursts).
+            let batched = context.request.uri.queryParameters.get("frames") == "batched"
+            try await serveWebSocket(
+                inbound: inbound, outbound: outbound, headers: context.request.headers, batched: batched)
         }
     }
 
     private func serveWebSocket(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, headers: HTTPFields
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, headers: HTTPFields, batched: Bool
     )
         async throws
     {
@@ -76,20 +80,26 @@ struct StreamRoutes: Sendable {
         defer { session.stop() }
         // On shutdown the queue closes, the writer ends and the connection closes with it.
         try await withGracefulShutdownHandler {
-            try await serve(session: session, queue: queue, inbound: inbound, outbound: outbound)
+            try await serve(session: session, queue: queue, inbound: inbound, outbound: outbound, batched: batched)
         } onGracefulShutdown: {
             queue.close()
         }
     }
 
     private func serve(
-        session: StreamSession, queue: OutboundQueue, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+        session: StreamSession, queue: OutboundQueue, inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter,
+        batched: Bool
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Writer: everything the client gets goes through the queue, in order.
                 while true {
                     switch await queue.next(limit: 256) {
+                    case .messages(let batch) where batched:
+                        for frame in Self.frames(batch, limit: 1 << 20) {
+                            try await outbound.write(.custom(.init(fin: true, opcode: .text, data: frame)))
+                        }
                     case .messages(let batch):
                         for message in batch {
                             try await outbound.write(
@@ -129,6 +139,23 @@ struct StreamRoutes: Sendable {
             _ = try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// Messages joined into frames of at most `limit` bytes (a larger message gets its own),
+    /// separated by newlines.
+    static func frames(_ messages: [[UInt8]], limit: Int) -> [ByteBuffer] {
+        var frames: [ByteBuffer] = []
+        var frame = ByteBuffer()
+        for message in messages {
+            if frame.readableBytes > 0, frame.readableBytes + message.count + 1 > limit {
+                frames.append(frame)
+                frame = ByteBuffer()
+            }
+            if frame.readableBytes > 0 { frame.writeInteger(UInt8(ascii: "\n")) }
+            frame.writeBytes(message)
+        }
+        if frame.readableBytes > 0 { frames.append(frame) }
+        return frames
     }
 
     /// Open WebSocket connections in this process, for the clients gauge.

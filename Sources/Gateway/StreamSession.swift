@@ -104,7 +104,11 @@ final class OutboundQueue: Sendable {
                 let end = min(state.messages.count, state.head + max(0, limit - batch.count))
                 batch += state.messages[state.head..<end].map(\.bytes)
                 state.head = end
-                if state.head > 1_024, state.head * 2 > state.messages.count {
+                // Taken messages are released at once: a client's queue holds only what waits.
+                if state.head == state.messages.count {
+                    state.messages.removeAll(keepingCapacity: state.messages.capacity <= 1_024)
+                    state.head = 0
+                } else if state.head > 256, state.head * 2 > state.messages.count {
                     state.messages.removeFirst(state.head)
                     state.head = 0
                 }
@@ -144,14 +148,17 @@ final class OutboundQueue: Sendable {
 /// payload — serialized once per record — spliced in.
 enum StreamMessages {
     static func item(
-        _ stream: StreamSubscription.Stream, subscription: String, cursor: String, payload: [UInt8]
+        _ stream: StreamSubscription.Stream, subscription: String, cursor: [UInt8], payload: [UInt8]
     )
         -> [UInt8]
     {
         let type = stream == .events ? "event" : "result"
         var bytes = Array("{\"type\":\"\(type)\",\"subscription\":".utf8)
-        bytes += quoted(subscription)
-        bytes += Array(",\"cursor\":\"\(cursor)\",\"\(type)\":".utf8)
+        bytes.reserveCapacity(payload.count + 160)
+        JSONText.appendString(subscription, to: &bytes)
+        bytes += Array(",\"cursor\":\"".utf8)
+        bytes += cursor
+        bytes += Array("\",\"\(type)\":".utf8)
         bytes += payload
         bytes.append(UInt8(ascii: "}"))
         return bytes
@@ -170,7 +177,7 @@ enum StreamMessages {
     }
 
     static func heartbeat() -> [UInt8] {
-        object(["type": "heartbeat", "time": ISO8601DateFormatter().string(from: Date())])
+        object(["type": "heartbeat", "time": Date().formatted(.iso8601)])
     }
 
     static func pong() -> [UInt8] { object(["type": "pong"]) }
@@ -185,11 +192,6 @@ enum StreamMessages {
         Array(
             (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]))
                 ?? Data())
-    }
-
-    static func quoted(_ text: String) -> [UInt8] {
-        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data()
-        return Array(data.dropFirst().dropLast())  // the array's brackets
     }
 }
 

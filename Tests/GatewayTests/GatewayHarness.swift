@@ -140,8 +140,12 @@ struct HarnessError: Error, CustomStringConvertible {
 final class Inbox: Sendable {
     private let received = Mutex<[String]>([])
     func append(_ text: String) { received.withLock { $0.append(text) } }
+    /// Frames received (a batched frame holds several messages, one per line).
+    var frames: Int { received.withLock { $0.count } }
     var messages: [[String: Any]] {
-        received.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        received.withLock { $0 }.flatMap { $0.split(separator: "\n") }.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 }
 
@@ -153,14 +157,17 @@ final class StreamClient: Sendable {
 
     /// Connects; throws when the upgrade is refused.
     static func connect(
-        port: Int, key: String?, origin: String? = nil, protocols: [String] = [], maxFrameSize: Int = 1 << 20
+        port: Int, key: String?, origin: String? = nil, protocols: [String] = [], maxFrameSize: Int = 1 << 20,
+        query: String = ""
     ) async throws -> StreamClient {
         var headers = HTTPFields()
         if let key { headers[.authorization] = "Bearer \(key)" }
         if let origin { headers.append(HTTPField(name: .origin, value: origin)) }
         if !protocols.isEmpty { headers[.secWebSocketProtocol] = protocols.joined(separator: ", ") }
         let (opened, openedContinuation) = AsyncStream<Result<Void, any Error>>.makeStream()
-        let client = StreamClient(port: port, headers: headers, maxFrameSize: maxFrameSize, opened: openedContinuation)
+        let client = StreamClient(
+            url: "ws://127.0.0.1:\(port)/v1/stream\(query)", headers: headers, maxFrameSize: maxFrameSize,
+            opened: openedContinuation)
         var iterator = opened.makeAsyncIterator()
         switch await iterator.next() {
         case .success?: return client
@@ -170,7 +177,7 @@ final class StreamClient: Sendable {
     }
 
     private init(
-        port: Int, headers: HTTPFields, maxFrameSize: Int, opened: AsyncStream<Result<Void, any Error>>.Continuation
+        url: String, headers: HTTPFields, maxFrameSize: Int, opened: AsyncStream<Result<Void, any Error>>.Continuation
     ) {
         let (stream, outgoing) = AsyncStream<String>.makeStream()
         self.outgoing = outgoing
@@ -178,7 +185,7 @@ final class StreamClient: Sendable {
         task = Task {
             do {
                 let close = try await WebSocketClient.connect(
-                    url: "ws://127.0.0.1:\(port)/v1/stream",
+                    url: url,
                     configuration: .init(maxFrameSize: maxFrameSize, additionalHeaders: headers),
                     logger: Logger(label: "ws-test")
                 ) { inbound, outbound, _ in
@@ -213,6 +220,7 @@ final class StreamClient: Sendable {
     func sendText(_ text: String) { outgoing.yield(text) }
 
     var messages: [[String: Any]] { inbox.messages }
+    var frames: Int { inbox.frames }
 
     /// Waits until `predicate` holds for the messages received so far (or `timeout` passes).
     @discardableResult

@@ -154,6 +154,19 @@ import TributaryModel
         client.close()
     }
 
+    @Test func batchedFramesCarrySeveralMessagesOnePerLine() async throws {
+        let gateway = try await GatewayHarness.start()
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
+        try await gateway.appendEvents((1...200).map { GatewayHarness.event($0) })
+        let client = try await StreamClient.connect(port: gateway.port, key: key, query: "?frames=batched")
+        try client.send(["op": "subscribe", "id": "s", "stream": "events", "from": "earliest"])
+        let messages = await client.waitFor { Self.events(in: $0).count >= 200 }
+        #expect(Set(Self.blockNumbers(Self.events(in: messages))) == Set(1...200))
+        #expect(client.frames < messages.count, "\(client.frames) frames for \(messages.count) messages")
+        client.close()
+    }
+
     @Test func oversizedMessagesCloseTheConnection() async throws {
         let gateway = try await GatewayHarness.start { $0.maxMessageBytes = 1_024 }
         defer { Task { await gateway.stop() } }

@@ -1,5 +1,7 @@
 import EventLog
 import Foundation
+import SwiftProtobuf
+import TributaryModel
 
 /// Command-line options shared by the benchmarks.
 struct BenchOptions: Sendable {
@@ -17,6 +19,15 @@ struct BenchOptions: Sendable {
     var transactionsPerBlock = 4
     /// Invocations of the wasm benchmark. Default: 20,000.
     var invocations = 20_000
+    /// Gateway fan-out: one custom scenario's clients (default: the standard set), events/s,
+    /// per-client address filters, the naive design, and the measured window.
+    var clients: Int?
+    var rate = 50
+    var filtered = false
+    var naive = false
+    var bursts = false
+    var batched = false
+    var seconds = 10
 
     init(arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -29,6 +40,13 @@ struct BenchOptions: Sendable {
             case "--rounds": rounds = max(1, iterator.next().flatMap(Int.init) ?? rounds)
             case "--txs-per-block": transactionsPerBlock = iterator.next().flatMap(Int.init) ?? transactionsPerBlock
             case "--invocations": invocations = iterator.next().flatMap(Int.init) ?? invocations
+            case "--clients": clients = iterator.next().flatMap(Int.init)
+            case "--rate": rate = iterator.next().flatMap(Int.init) ?? rate
+            case "--filtered": filtered = true
+            case "--naive": naive = true
+            case "--bursts": bursts = true
+            case "--batched": batched = true
+            case "--seconds": seconds = iterator.next().flatMap(Int.init) ?? seconds
             default: print("ignoring unknown option \(argument)")
             }
         }
@@ -76,5 +94,28 @@ enum MachineDescription {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
         return "\(cpu), \(cores) cores, \(memory) GiB"
+    }
+}
+
+/// Events the benchmarks feed the roles.
+enum BenchEvents {
+    /// A decoded ERC-20 Transfer of 2,500,000 tokens (18 decimals).
+    static func transfer() -> Tributary_V1_DecodedEvent {
+        var decoded = Tributary_V1_DecodedEvent()
+        decoded.name = "Transfer"
+        decoded.signature = "Transfer(address,address,uint256)"
+        for (name, value) in [
+            ("from", "0x28c6c06298d514db089934071355e5743bf21d60"),
+            ("to", "0xd8da6bf26964af9d7eed9e03e53415d37aa96045"),
+            ("value", "2500000000000000000000000"),
+        ] {
+            var argument = Tributary_V1_DecodedArgument()
+            argument.name = name
+            argument.type = name == "value" ? "uint256" : "address"
+            argument.indexed = name != "value"
+            argument.value = Google_Protobuf_Value(stringValue: value)
+            decoded.arguments.append(argument)
+        }
+        return decoded
     }
 }

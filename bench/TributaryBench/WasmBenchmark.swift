@@ -86,17 +86,7 @@ enum WasmBenchmark {
         request.attempt = 1
         request.event.id = "eip155:1:0xab:3"
         request.event.address = "0x6b175474e89094c44da98b954eedeac495271d0f"
-        request.event.decoded.name = "Transfer"
-        for (name, value) in [
-            ("from", "0x28c6c06298d514db089934071355e5743bf21d60"),
-            ("to", "0xd8da6bf26964af9d7eed9e03e53415d37aa96045"),
-            ("value", "2500000000000000000000000"),
-        ] {
-            var argument = Tributary_V1_DecodedArgument()
-            argument.name = name
-            argument.value = Google_Protobuf_Value(stringValue: value)
-            request.event.decoded.arguments.append(argument)
-        }
+        request.event.decoded = BenchEvents.transfer()
         return request
     }
 

@@ -5,6 +5,11 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let suite = arguments.first ?? "all"
+if suite == "gateway-load" {
+    // The fan-out benchmark's load client, started by `gateway-fanout` as a child process.
+    try await GatewayLoadClient.run(arguments: Array(arguments.dropFirst()))
+    exit(0)
+}
 let options = BenchOptions(arguments: Array(arguments.dropFirst()))
 print("# tributary-bench \(arguments.joined(separator: " "))")
 print("# \(MachineDescription.current)")
@@ -23,6 +28,8 @@ case "wasm":
     try await WasmBenchmark.run(options)
 case "backfill":
     try await BackfillBenchmark.run(options)
+case "gateway-fanout":
+    try await GatewayFanoutBenchmark.run(options)
 case "kafka-memory":
     try await KafkaLogBenchmark.runMemorySoak(options)
 case "all":
@@ -31,7 +38,7 @@ case "all":
     try await ProcessorBenchmark.run(options)
 default:
     print(
-        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|backfill|wasm|all] [--records N] [--soak-records N] [--blocks N] [--rounds N] [--txs-per-block N] [--invocations N]"
+        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|backfill|wasm|gateway-fanout|all] [--records N] [--soak-records N] [--blocks N] [--rounds N] [--txs-per-block N] [--invocations N] [--clients N --rate R [--filtered] [--naive]] [--seconds S]"
     )
     exit(2)
 }
