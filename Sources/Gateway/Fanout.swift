@@ -110,29 +110,52 @@ final class Subscriber: Sendable {
         }
     }
 
-    /// Queues the items this subscription has not seen and wants; false once its queue closed.
+    /// Queues the items this subscription has not seen and wants, from the shared tail: never
+    /// waits (one slow client must not hold up the others), so a client too far behind meets the
+    /// slow-consumer action. False once its queue closed.
     @discardableResult
     func deliver(_ items: [StreamItem]) -> Bool {
         guard isOpen else { return false }
         for item in items {
-            let cursors: (before: String, after: [UInt8])? = position.withLock { position in
-                while position.offsets.count <= item.partition { position.offsets.append(0) }
-                guard item.offset >= position.offsets[item.partition] else { return nil }
-                position.offsets[item.partition] = item.offset + 1
-                guard subscription.wants(item.decoded) else { return nil }
-                let after = Self.cursorText(position.offsets)
-                defer { position.lastCursor = String(decoding: after, as: UTF8.self) }
-                return (position.lastCursor, after)
-            }
-            guard let cursors else { continue }
-            let message = StreamMessages.item(
-                subscription.stream, subscription: subscription.id, cursor: cursors.after, payload: item.payload)
-            guard queue.push(message, subscription: subscription.id, cursorBefore: cursors.before) else {
+            guard let (message, before) = message(for: item) else { continue }
+            guard queue.push(message, subscription: subscription.id, cursorBefore: before) else {
                 close()
                 return false
             }
         }
         return true
+    }
+
+    /// The same while catching up on its own reader: waits for room in the queue instead, since
+    /// reading history faster than the client takes it is no reason to drop or close.
+    func deliverCatchingUp(_ items: [StreamItem]) async -> Bool {
+        guard isOpen else { return false }
+        for item in items {
+            guard let (message, before) = message(for: item) else { continue }
+            guard await queue.pushWhenRoom(message, subscription: subscription.id, cursorBefore: before) else {
+                close()
+                return false
+            }
+        }
+        return true
+    }
+
+    /// The message for `item` and the cursor before it; nil when the item is behind this
+    /// subscription or filtered out.
+    private func message(for item: StreamItem) -> ([UInt8], String)? {
+        let cursors: (before: String, after: [UInt8])? = position.withLock { position in
+            while position.offsets.count <= item.partition { position.offsets.append(0) }
+            guard item.offset >= position.offsets[item.partition] else { return nil }
+            position.offsets[item.partition] = item.offset + 1
+            guard subscription.wants(item.decoded) else { return nil }
+            let after = Self.cursorText(position.offsets)
+            defer { position.lastCursor = String(decoding: after, as: UTF8.self) }
+            return (position.lastCursor, after)
+        }
+        guard let cursors else { return nil }
+        let message = StreamMessages.item(
+            subscription.stream, subscription: subscription.id, cursor: cursors.after, payload: item.payload)
+        return (message, cursors.before)
     }
 
     /// `StreamCursor.text` for partitions 0..<n, written straight into bytes.
@@ -315,7 +338,7 @@ final class Fanout: Sendable {
                     try Task.checkCancellation()
                     let records = try await reader.poll(maxRecords: 1_000, timeout: .milliseconds(200))
                     let items = records.compactMap { StreamItem($0, stream: subscriber.subscription.stream) }
-                    guard subscriber.deliver(items) else { break }
+                    guard await subscriber.deliverCatchingUp(items) else { break }
                 }
             } catch {
                 await reader.close()

@@ -117,7 +117,7 @@ struct StreamRoutes: Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: configuration.heartbeatInterval)
-                    queue.push(StreamMessages.heartbeat())
+                    queue.pushHeartbeat()
                 }
             }
             group.addTask {
@@ -196,7 +196,7 @@ struct StreamRoutes: Sendable {
                             group.addTask {
                                 while !Task.isCancelled {
                                     try await Task.sleep(for: configuration.heartbeatInterval)
-                                    queue.push(StreamMessages.heartbeat())
+                                    queue.pushHeartbeat()
                                 }
                             }
                             try await writer.write(

@@ -29,6 +29,8 @@ final class OutboundQueue: Sendable {
         var messages: [Message] = []
         var head = 0
         var waiter: CheckedContinuation<Void, Never>?
+        /// Catch-up readers waiting for room.
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
         var closed = false
         var overflowed = false
         /// Dropped messages per subscription, with the cursor before the first one dropped.
@@ -54,11 +56,15 @@ final class OutboundQueue: Sendable {
     /// resume to get this message again if it is dropped. Returns false once the queue is closed.
     @discardableResult
     func push(_ bytes: [UInt8], subscription: String = "", cursorBefore: String = "") -> Bool {
+        push(bytes, subscription: subscription, cursorBefore: cursorBefore, enforcingLimits: true)
+    }
+
+    private func push(_ bytes: [UInt8], subscription: String, cursorBefore: String, enforcingLimits: Bool) -> Bool {
         let now = ContinuousClock.now
         let (waiter, open): (CheckedContinuation<Void, Never>?, Bool) = state.withLock { state in
             guard !state.closed else { return (nil, false) }
             let tooOld = state.count > 0 && now - state.messages[state.head].queuedAt > maxAge
-            if state.count >= capacity || tooOld {
+            if enforcingLimits, state.count >= capacity || tooOld {
                 switch action {
                 case .close:
                     state.overflowed = true
@@ -66,6 +72,10 @@ final class OutboundQueue: Sendable {
                     slowCloses.increment()
                     let waiter = state.waiter
                     state.waiter = nil
+                    // Catch-up readers waiting for room stop too (they see the queue closed).
+                    let waiting = state.roomWaiters
+                    state.roomWaiters = []
+                    waiting.forEach { $0.resume() }
                     return (waiter, false)
                 case .dropOldest:
                     while state.count >= capacity
@@ -92,6 +102,40 @@ final class OutboundQueue: Sendable {
         return open
     }
 
+    /// Queues `bytes` once the queue has room (for catch-up readers: history is read at the
+    /// client's pace). Returns false once the queue is closed.
+    func pushWhenRoom(_ bytes: [UInt8], subscription: String, cursorBefore: String) async -> Bool {
+        while true {
+            let full: Bool? = state.withLock { state in
+                if state.closed { return nil }
+                return state.count >= capacity
+            }
+            guard let full else { return false }
+            if !full {
+                return push(bytes, subscription: subscription, cursorBefore: cursorBefore, enforcingLimits: false)
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let wait = state.withLock { state in
+                        guard !state.closed, state.count >= capacity else { return false }
+                        state.roomWaiters.append(continuation)
+                        return true
+                    }
+                    if !wait { continuation.resume() }
+                }
+            } onCancel: {
+                close()
+            }
+        }
+    }
+
+    /// Queues a heartbeat unless messages are waiting anyway (they show the connection is alive,
+    /// and a heartbeat must never be what makes a busy client look slow).
+    func pushHeartbeat() {
+        let idle = state.withLock { $0.count == 0 }
+        if idle { push(StreamMessages.heartbeat()) }
+    }
+
     /// Waits for messages and takes up to `limit` of them (drop notices first).
     func next(limit: Int) async -> Next {
         while true {
@@ -116,7 +160,14 @@ final class OutboundQueue: Sendable {
                 if state.closed { return .closed }
                 return nil
             }
-            if let taken { return taken }
+            if let taken {
+                let waiting = state.withLock { state in
+                    defer { state.roomWaiters = [] }
+                    return state.roomWaiters
+                }
+                waiting.forEach { $0.resume() }
+                return taken
+            }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
                     let ready = state.withLock { state in
@@ -132,15 +183,17 @@ final class OutboundQueue: Sendable {
         }
     }
 
-    /// Wakes the writer with nothing (for heartbeats).
+    /// Closes the queue: the writer ends after what is queued, pushes fail, catch-up readers stop.
     func close() {
-        let waiter = state.withLock { state in
+        let (waiter, waiting) = state.withLock { state in
             state.closed = true
             let waiter = state.waiter
             state.waiter = nil
-            return waiter
+            defer { state.roomWaiters = [] }
+            return (waiter, state.roomWaiters)
         }
         waiter?.resume()
+        waiting.forEach { $0.resume() }
     }
 }
 

@@ -234,6 +234,12 @@ final class StreamClient: Sendable {
         return messages
     }
 
+    /// Waits until `count` frames arrived (cheap: nothing is parsed), or `timeout` passes.
+    func waitForFrames(_ count: Int, timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while frames < count, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+
     /// The close frame once the server closed the connection.
     func closed() async throws -> WebSocketCloseFrame? { try await task.value }
 

@@ -1,8 +1,11 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
+import Logging
 import NIOCore
 import Testing
 import TributaryModel
+import WSClient
 
 @testable import Gateway
 
@@ -165,6 +168,65 @@ import TributaryModel
         #expect(Set(Self.blockNumbers(Self.events(in: messages))) == Set(1...200))
         #expect(client.frames < messages.count, "\(client.frames) frames for \(messages.count) messages")
         client.close()
+    }
+
+    /// A live client that stops reading is closed with 1013 once its queue is too old, while a
+    /// client that reads gets everything; a client replaying history is paced, never closed.
+    @Test func aStalledClientIsClosedAndOthersAreUnaffected() async throws {
+        let gateway = try await GatewayHarness.start {
+            $0.maxQueuedMessages = 2_000
+            $0.maxQueuedAge = .seconds(2)
+            $0.slowConsumerAction = .close
+        }
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
+        // Replaying history at the client's pace: 6,000 events through a queue of 2,000.
+        try await gateway.appendEvents((1...6_000).map { GatewayHarness.event(100_000 + $0) })
+        let replaying = try await StreamClient.connect(port: gateway.port, key: key)
+        try replaying.send(["op": "subscribe", "id": "s", "stream": "events", "from": "earliest"])
+        await replaying.waitForFrames(6_001, timeout: .seconds(60))
+        #expect(Self.events(in: replaying.messages).count == 6_000)
+        replaying.close()
+
+        var headers = HTTPFields()
+        headers[.authorization] = "Bearer \(key)"
+        let (resume, resumeContinuation) = AsyncStream<Void>.makeStream()
+        let (subscribed, subscribedContinuation) = AsyncStream<Void>.makeStream()
+        let stalled = Task {
+            try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(gateway.port)/v1/stream",
+                configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: headers),
+                logger: Logger(label: "stalled")
+            ) { inbound, outbound, _ in
+                try await outbound.write(.text(#"{"op":"subscribe","id":"s","stream":"events","from":"latest"}"#))
+                var frames = inbound.makeAsyncIterator()
+                _ = try await frames.next()  // subscribed
+                subscribedContinuation.yield()
+                for await _ in resume { break }  // reads nothing until told
+                while try await frames.next() != nil {}
+            }
+        }
+        let reader = try await StreamClient.connect(port: gateway.port, key: key)
+        try reader.send(["op": "subscribe", "id": "s", "stream": "events", "from": "latest"])
+        await reader.waitForFrames(1, timeout: .seconds(10))
+        for await _ in subscribed { break }
+        // About 10 MB live: more than the socket buffers between the stalled client and the server hold.
+        for batch in 0..<10 {
+            try await gateway.appendEvents(
+                (1...1_000).map {
+                    var event = GatewayHarness.event(batch * 1_000 + $0)
+                    event.data = "0x" + String(repeating: "ab", count: 500)
+                    return event
+                })
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await reader.waitForFrames(10_001, timeout: .seconds(60))  // subscribed + every event
+        #expect(Self.events(in: reader.messages).count == 10_000)
+        reader.close()
+        resumeContinuation.yield()
+        let close = try await stalled.value
+        #expect(close?.closeCode == .unknown(1013), "\(String(describing: close))")
+        #expect(close?.reason?.contains("slow consumer") == true)
     }
 
     @Test func oversizedMessagesCloseTheConnection() async throws {
