@@ -1,8 +1,10 @@
 import EventLog
+import Foundation
 import FunctionHost
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import Processor
 import ServiceLifecycle
 
@@ -90,7 +92,14 @@ public struct GatewayService: Service {
                 group.addTask { try await invocations.run() }
                 group.addTask { try await fanout.run() }
                 for follower in registry.followers { await follower.waitUntilLoaded() }
-                try await application.run()
+                do {
+                    try await application.run()
+                } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                    throw GatewayError(
+                        .serviceUnavailable, .unavailable,
+                        "the gateway cannot listen on \(configuration.host):\(configuration.port): the port is in use (set gateway.port, or stop the other process)"
+                    )
+                }
                 group.cancelAll()
             }
         } catch is CancellationError {

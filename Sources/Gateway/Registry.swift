@@ -107,19 +107,10 @@ final class Registry: Sendable {
         } catch let error as FunctionHostError {
             throw GatewayError(.badRequest, .invalidFunction, "function \(name): \(error.reason)")
         }
-        var record = Tributary_V1_FunctionRecord()
-        record.name = name
-        record.version = (versions(of: name).last ?? function(name)?.version ?? 0) + 1
-        record.module = Data(module)
-        record.moduleSha256 = APIKeySecret.sha256(module)
-        record.manifest = manifest
-        record.createdAt = Google_Protobuf_Timestamp(date: Date())
-        let value = try encoding.encode(record)
-        try await write(
-            [
-                outgoing(StandardTopic.functions, key: name, value: value),
-                outgoing(StandardTopic.functions, key: "\(name)@\(record.version)", value: value),
-            ], to: functions)
+        let record = RegistryRecords.function(
+            name: name, version: (versions(of: name).last ?? function(name)?.version ?? 0) + 1, module: module,
+            manifest: manifest)
+        try await write(try RegistryRecords.appends(for: record, encoding: encoding), to: functions)
         logger.info("function deployed", metadata: ["function": "\(name)", "version": "\(record.version)"])
         return record
     }
@@ -149,8 +140,7 @@ final class Registry: Sendable {
             )
         }
         if !trigger.hasCreatedAt { trigger.createdAt = Google_Protobuf_Timestamp(date: Date()) }
-        try await write(
-            [outgoing(StandardTopic.triggers, key: trigger.id, value: try encoding.encode(trigger))], to: triggers)
+        try await write([try RegistryRecords.append(for: trigger, encoding: encoding)], to: triggers)
         return trigger
     }
 
@@ -201,9 +191,7 @@ final class Registry: Sendable {
     }
 
     private func outgoing(_ topic: StandardTopic, key: String, value: [UInt8]?) -> OutgoingRecord {
-        OutgoingRecord(
-            topic: topic.name, key: Array(key.utf8), value: value,
-            headers: value == nil ? [] : [RecordHeader(name: RecordEncoding.headerName, text: encoding.contentType)])
+        RegistryRecords.outgoing(topic, key: key, value: value, encoding: encoding)
     }
 
     private func write(_ records: [OutgoingRecord], to follower: CompactedTopicFollower) async throws {
@@ -224,5 +212,57 @@ final class Registry: Sendable {
             throw GatewayError.badRequest(
                 "\(what) '\(name)': expected 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
+    }
+}
+
+/// Registry records as every writer stores them (the gateway, and `tributary dev` deploying its
+/// example): a function version under its name and under `name@version`, a trigger under its id.
+public enum RegistryRecords {
+    /// A function version with its module's SHA-256 and the time.
+    public static func function(
+        name: String, version: UInt32, module: [UInt8], manifest: Tributary_V1_FunctionManifest
+    ) -> Tributary_V1_FunctionRecord {
+        var record = Tributary_V1_FunctionRecord()
+        record.name = name
+        record.version = version
+        record.module = Data(module)
+        record.moduleSha256 = APIKeySecret.sha256(module)
+        record.manifest = manifest
+        record.createdAt = Google_Protobuf_Timestamp(date: Date())
+        return record
+    }
+
+    /// The two appends that deploy `record`.
+    public static func appends(
+        for record: Tributary_V1_FunctionRecord, encoding: RecordEncoding
+    ) throws
+        -> [OutgoingRecord]
+    {
+        let value = try encoding.encode(record)
+        return [
+            outgoing(StandardTopic.functions, key: record.name, value: value, encoding: encoding),
+            outgoing(
+                StandardTopic.functions, key: "\(record.name)@\(record.version)", value: value, encoding: encoding),
+        ]
+    }
+
+    /// The append that stores `trigger` (stamped with the time when it has none).
+    public static func append(
+        for trigger: Tributary_V1_TriggerRecord, encoding: RecordEncoding
+    ) throws
+        -> OutgoingRecord
+    {
+        var trigger = trigger
+        if !trigger.hasCreatedAt { trigger.createdAt = Google_Protobuf_Timestamp(date: Date()) }
+        return outgoing(
+            StandardTopic.triggers, key: trigger.id, value: try encoding.encode(trigger), encoding: encoding)
+    }
+
+    static func outgoing(
+        _ topic: StandardTopic, key: String, value: [UInt8]?, encoding: RecordEncoding
+    ) -> OutgoingRecord {
+        OutgoingRecord(
+            topic: topic.name, key: Array(key.utf8), value: value,
+            headers: value == nil ? [] : [RecordHeader(name: RecordEncoding.headerName, text: encoding.contentType)])
     }
 }

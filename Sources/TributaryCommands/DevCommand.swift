@@ -61,13 +61,16 @@ struct DevCommand: AsyncParsableCommand {
         let keySource =
             configuration.gateway.adminKey == (try? String(contentsOfFile: keyFile, encoding: .utf8))
             ? "the development admin key is in \(keyFile)" : "admin key: gateway.adminKey"
-        let announcementLines = [
+        let example = once ? nil : try await DevExample.deployOnFirstRun(log: log, configuration: configuration)
+        var announcementLines = [
             "running: event log (embedded, \(configuration.encoding.rawValue) records), \(chainSummary), processor, router, wasm-host, gateway",
             "gateway: \(gatewayURL)/v1 (OpenAPI: \(gatewayURL)/v1/openapi.json); \(keySource)",
             "stream:  ws://\(configuration.gateway.host):\(configuration.gateway.port)/v1/stream (docs/api.md)",
             "inspect: tributary topics --data \(configuration.embedded.directory)",
             "         tributary tail canonical-events --data \(configuration.embedded.directory)",
+            "         tributary tail --stream results --gateway \(gatewayURL)",
         ]
+        if let example { announcementLines.insert(example, at: 3) }
         if once {
             announcementLines.forEach { print($0) }
             fflush(nil)

@@ -133,6 +133,7 @@ private final class SSEReader: NSObject, URLSessionDataDelegate, @unchecked Send
     private var status = 0
     private var refusedBody = Data()
     private var outcome: Outcome?
+    private var stopped = false
     private var waiter: CheckedContinuation<Outcome, Never>?
     private let lock = NSLock()
     private let onEvent: @Sendable (String, String) -> Bool
@@ -174,6 +175,7 @@ private final class SSEReader: NSObject, URLSessionDataDelegate, @unchecked Send
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        guard !stopped else { return }  // data already in flight when the caller stopped
         guard status == 200 else {
             refusedBody.append(data)
             return
@@ -190,6 +192,7 @@ private final class SSEReader: NSObject, URLSessionDataDelegate, @unchecked Send
             }
             guard !lines.isEmpty else { continue }
             if !onEvent(type, lines.joined(separator: "\n")) {
+                stopped = true
                 finish(.done)
                 dataTask.cancel()
                 return

@@ -323,9 +323,11 @@ struct StreamTail {
         let limit = limit
         try await client.stream("/v1/stream/sse?" + query.joined(separator: "&")) { type, data in
             guard type == "event" || type == "result" else { return true }
+            let count = printed.increment()
+            if let limit, count > limit { return false }
             print(data)
             fflush(nil)
-            return limit.map { printed.increment() < $0 } ?? true
+            return limit.map { count < $0 } ?? true
         }
     }
 
