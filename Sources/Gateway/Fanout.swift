@@ -10,28 +10,32 @@ struct StreamItem: Sendable {
     enum Decoded: Sendable {
         case event(Tributary_V1_CanonicalEvent)
         case result(Tributary_V1_InvocationResult)
+        /// Not the stream's message (the processor and host never write one): skipped, but its
+        /// offset still counts as seen.
+        case unreadable
     }
 
     let partition: Int
     let offset: Int64
-    let decoded: Decoded
+    private(set) var decoded: Decoded
     /// The record's proto3-JSON.
-    let payload: [UInt8]
+    private(set) var payload: [UInt8]
 
-    /// Decodes `record`; nil for a record that is not the stream's message (the processor and
-    /// host never write one; such a record is skipped, never delivered half-read).
-    init?(_ record: LogRecord, stream: StreamSubscription.Stream) {
-        guard let value = record.value else { return nil }
-        let json = RecordEncoding(contentType: record.contentType ?? "") == .json
+    /// Decodes `record`; a record that is not the stream's message becomes `.unreadable`.
+    init(_ record: LogRecord, stream: StreamSubscription.Stream) {
         partition = record.partition
         offset = record.offset
+        decoded = .unreadable
+        payload = []
+        guard let value = record.value else { return }
+        let json = RecordEncoding(contentType: record.contentType ?? "") == .json
         switch stream {
         case .events:
             guard
                 let event = try? RecordEncoding.decode(
                     Tributary_V1_CanonicalEvent.self, from: value, contentType: record.contentType),
                 let payload = json ? value : try? event.jsonUTF8Bytes()
-            else { return nil }
+            else { return }
             decoded = .event(event)
             self.payload = payload
         case .results:
@@ -39,7 +43,7 @@ struct StreamItem: Sendable {
                 let result = try? RecordEncoding.decode(
                     Tributary_V1_InvocationResult.self, from: value, contentType: record.contentType),
                 let payload = json ? value : try? result.jsonUTF8Bytes()
-            else { return nil }
+            else { return }
             decoded = .result(result)
             self.payload = payload
         }
@@ -115,8 +119,8 @@ final class Subscriber: Sendable {
     /// slow-consumer action. False once its queue closed.
     @discardableResult
     func deliver(_ items: [StreamItem]) -> Bool {
-        guard isOpen else { return false }
         for item in items {
+            guard isOpen else { return false }  // unsubscribed: nothing more after `unsubscribed`
             guard let (message, before) = message(for: item) else { continue }
             guard queue.push(message, subscription: subscription.id, cursorBefore: before) else {
                 close()
@@ -129,8 +133,8 @@ final class Subscriber: Sendable {
     /// The same while catching up on its own reader: waits for room in the queue instead, since
     /// reading history faster than the client takes it is no reason to drop or close.
     func deliverCatchingUp(_ items: [StreamItem]) async -> Bool {
-        guard isOpen else { return false }
         for item in items {
+            guard isOpen else { return false }
             guard let (message, before) = message(for: item) else { continue }
             guard await queue.pushWhenRoom(message, subscription: subscription.id, cursorBefore: before) else {
                 close()
@@ -232,7 +236,7 @@ final class TopicBroadcaster: Sendable {
                 throw error
             }
             guard !records.isEmpty else { continue }
-            let items = records.compactMap { StreamItem($0, stream: stream) }
+            let items = records.map { StreamItem($0, stream: stream) }
             let subscribers = state.withLock { state in
                 var positions = state.positions ?? [:]
                 for record in records {
@@ -324,21 +328,28 @@ final class Fanout: Sendable {
     /// with the shared tail, then joins it, and stays until cancelled or its queue closes.
     func serve(_ subscriber: Subscriber) async throws {
         let broadcaster = broadcaster(for: subscriber.subscription.stream)
-        _ = await broadcaster.position()
+        let tail = await broadcaster.position()
         defer { broadcaster.leave(subscriber) }
-        if !(sharedTail && broadcaster.join(subscriber)) {
+        // `latest` starts exactly at the tail. Anything else joins only once its own reader has
+        // reached the end of the log: the tail may itself be behind (it delivers what the
+        // subscription already has, which is skipped), and records the tail is still catching up
+        // on must not arrive as a live burst that trips the slow-consumer limits.
+        let startsAtTail = subscriber.cursor.offsets == tail
+        if !(sharedTail && startsAtTail && broadcaster.join(subscriber)) {
             var readFrom: [TopicPartition: LogPosition] = [:]
             for (partition, offset) in subscriber.cursor.offsets {
                 readFrom[TopicPartition(topic: subscriber.subscription.stream.topic, partition: partition)] = .offset(
                     offset)
             }
             let reader = try await log.makeReader(from: readFrom)
+            let batch = 1_000
             do {
-                while !(sharedTail && broadcaster.join(subscriber)) {
+                while true {
                     try Task.checkCancellation()
-                    let records = try await reader.poll(maxRecords: 1_000, timeout: .milliseconds(200))
-                    let items = records.compactMap { StreamItem($0, stream: subscriber.subscription.stream) }
+                    let records = try await reader.poll(maxRecords: batch, timeout: .milliseconds(200))
+                    let items = records.map { StreamItem($0, stream: subscriber.subscription.stream) }
                     guard await subscriber.deliverCatchingUp(items) else { break }
+                    if records.count < batch, sharedTail, broadcaster.join(subscriber) { break }
                 }
             } catch {
                 await reader.close()

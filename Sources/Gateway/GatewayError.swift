@@ -76,6 +76,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                     .methodNotAllowed, .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
             case .contentTooLarge:
                 throw GatewayError(.contentTooLarge, .payloadTooLarge, "the request body is too large")
+            case .unauthorized:
+                throw GatewayError(error.status, .unauthorized, error.body ?? error.status.reasonPhrase)
+            case .forbidden:
+                throw GatewayError(error.status, .forbidden, error.body ?? error.status.reasonPhrase)
+            case .tooManyRequests:
+                throw GatewayError(error.status, .rateLimited, error.body ?? error.status.reasonPhrase)
+            case let status where status.code >= 500:
+                throw GatewayError(.internalServerError, .internal, "internal error")
             default:
                 throw GatewayError(error.status, .badRequest, error.body ?? error.status.reasonPhrase)
             }

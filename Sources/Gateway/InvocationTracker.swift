@@ -86,7 +86,10 @@ final class InvocationTracker: Sendable {
             // Registered first, so the timer always finds the waiter unless the result came.
             Task { [self] in
                 try? await Task.sleep(for: timeout)
-                let waiter = state.withLock { $0.waiters[id]?.removeValue(forKey: token) }
+                let waiter = state.withLock { state in
+                    defer { if state.waiters[id]?.isEmpty == true { state.waiters.removeValue(forKey: id) } }
+                    return state.waiters[id]?.removeValue(forKey: token)
+                }
                 waiter?.resume(returning: nil)
             }
         }

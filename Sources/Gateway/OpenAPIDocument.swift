@@ -798,19 +798,10 @@ enum OpenAPIDocument {
             "x-required-scope": "events:read or results:read",
             "responses": {
              "101": {
-              "description": "switching protocols"
+              "description": "switching protocols; refusals after the upgrade are close codes (4429: too many streams for the key; 1009: message too large; 1013: slow consumer)"
              },
              "400": {
-              "description": "upgrade refused (origin, key or subprotocol)"
-             },
-             "401": {
-              "$ref": "#/components/responses/Unauthorized"
-             },
-             "403": {
-              "$ref": "#/components/responses/Forbidden"
-             },
-             "429": {
-              "$ref": "#/components/responses/RateLimited"
+              "description": "upgrade refused: origin not allowed, missing or invalid key, missing scope, or subprotocols offered without tributary.v1 (the reason is logged)"
              }
             },
             "parameters": [
@@ -836,7 +827,7 @@ enum OpenAPIDocument {
              {
               "name": "stream",
               "in": "query",
-              "required": false,
+              "required": true,
               "schema": {
                "enum": [
                 "events",

@@ -216,7 +216,7 @@ struct RESTRoutes: Sendable {
     /// `{"trigger": …, "recent": N}` the last N canonical events (at most 10,000).
     private func testTrigger(_ body: [UInt8]) async throws -> Response {
         let fields = try Self.object(body)
-        guard let triggerFields = fields["trigger"] else {
+        guard let triggerFields = fields["trigger"] as? [String: Any] else {
             throw GatewayError.badRequest("trigger: expected the trigger to test")
         }
         var trigger = try Self.decode(
@@ -226,7 +226,11 @@ struct RESTRoutes: Sendable {
         if trigger.functionName.isEmpty { trigger.functionName = "test" }
         let index = TriggerIndex([try registry.compile(trigger)])
         var events: [Tributary_V1_CanonicalEvent] = []
-        if let eventFields = fields["event"] {
+        if let eventValue = fields["event"] {
+            // Checked first: Foundation stops the process when asked to serialize a non-object.
+            guard let eventFields = eventValue as? [String: Any] else {
+                throw GatewayError(.badRequest, .invalidJSON, "event: expected a canonical event object")
+            }
             events = [
                 try Self.decode(
                     Tributary_V1_CanonicalEvent.self,
@@ -340,7 +344,10 @@ struct RESTRoutes: Sendable {
 
     private static func milliseconds(_ text: String) -> Int64? {
         if text.hasSuffix("ms") { return Int64(text.dropLast(2)) }
-        if text.hasSuffix("s") { return Int64(text.dropLast()).map { $0 * 1_000 } }
+        if text.hasSuffix("s"), let seconds = Int64(text.dropLast()) {
+            let (milliseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000)
+            return overflow ? nil : milliseconds
+        }
         return nil
     }
 

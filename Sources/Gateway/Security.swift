@@ -184,6 +184,12 @@ final class Gatekeeper: Sendable {
         return principal
     }
 
+    /// Whether the key in `headers` is still valid (not revoked); takes no rate token.
+    func isValid(_ headers: HTTPFields) -> Bool {
+        guard let secret = Self.presentedKey(in: headers) else { return false }
+        return principal(forSecret: secret) != nil
+    }
+
     private func principal(forSecret secret: String) -> Principal? {
         let hash = APIKeySecret.sha256(Array(secret.utf8))
         if let bootstrapHash, hash == bootstrapHash {

@@ -80,7 +80,9 @@ struct StreamRoutes: Sendable {
         defer { session.stop() }
         // On shutdown the queue closes, the writer ends and the connection closes with it.
         try await withGracefulShutdownHandler {
-            try await serve(session: session, queue: queue, inbound: inbound, outbound: outbound, batched: batched)
+            try await serve(
+                session: session, queue: queue, inbound: inbound, outbound: outbound, batched: batched,
+                headers: headers)
         } onGracefulShutdown: {
             queue.close()
         }
@@ -89,7 +91,7 @@ struct StreamRoutes: Sendable {
     private func serve(
         session: StreamSession, queue: OutboundQueue, inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
-        batched: Bool
+        batched: Bool, headers: HTTPFields
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -117,6 +119,11 @@ struct StreamRoutes: Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: configuration.heartbeatInterval)
+                    // A revoked key's streams end within a heartbeat interval.
+                    guard gatekeeper.isValid(headers) else {
+                        try await outbound.close(.unknown(4401), reason: "the API key was revoked")
+                        return
+                    }
                     queue.pushHeartbeat()
                 }
             }
@@ -124,7 +131,7 @@ struct StreamRoutes: Sendable {
                 do {
                     for try await message in inbound.messages(maxSize: configuration.maxMessageBytes) {
                         guard case .text(let text) = message else {
-                            queue.push(
+                            queue.pushControl(
                                 StreamMessages.error(GatewayError(.badRequest, .invalidJSON, "send JSON text messages"))
                             )
                             continue
@@ -177,8 +184,8 @@ struct StreamRoutes: Sendable {
                     .forbidden, .forbidden,
                     "key \(principal.id) lacks the scope '\(subscription.stream.scope.rawValue)'")
             }
-            let release = try gatekeeper.openConnection(for: principal)
             let cursor = try await fanout.startCursor(subscription.start, stream: subscription.stream)
+            let release = try gatekeeper.openConnection(for: principal)
             let queue = OutboundQueue(
                 capacity: configuration.maxQueuedMessages, maxAge: configuration.maxQueuedAge,
                 action: configuration.slowConsumerAction)
@@ -196,6 +203,10 @@ struct StreamRoutes: Sendable {
                             group.addTask {
                                 while !Task.isCancelled {
                                     try await Task.sleep(for: configuration.heartbeatInterval)
+                                    guard gatekeeper.isValid(request.headers) else {
+                                        queue.close()  // a revoked key's stream ends
+                                        return
+                                    }
                                     queue.pushHeartbeat()
                                 }
                             }

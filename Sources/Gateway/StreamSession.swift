@@ -5,14 +5,17 @@ import Metrics
 import Synchronization
 import TributaryModel
 
-/// The messages waiting for one client, bounded by count and age. Pumps (one per subscription)
-/// push; the connection's writer takes batches. When the client falls behind by more than the
-/// configured count or age, the slow-consumer action applies: drop the oldest messages (the
-/// client is told how many, with a cursor to fetch them again) or close the connection.
+/// The messages waiting for one client. Live messages (from the shared tail) are bounded by
+/// count and age: past either, the slow-consumer action applies — drop the oldest live messages
+/// (the client is told how many, with a cursor to fetch them again) or close the connection.
+/// Replayed history is paced instead (its reader waits for room), and control messages
+/// (`subscribed`, `pong`, `error`, heartbeats) never count and are never dropped.
 final class OutboundQueue: Sendable {
     struct Message: Sendable {
         let bytes: [UInt8]
         let queuedAt: ContinuousClock.Instant
+        /// Whether the slow-consumer limits apply to it (a live message).
+        let live: Bool
         /// The subscription it belongs to and the cursor that gets it again, for drop notices.
         let subscription: String
         let cursorBefore: String
@@ -28,6 +31,7 @@ final class OutboundQueue: Sendable {
     private struct State {
         var messages: [Message] = []
         var head = 0
+        var live = 0
         var waiter: CheckedContinuation<Void, Never>?
         /// Catch-up readers waiting for room.
         var roomWaiters: [CheckedContinuation<Void, Never>] = []
@@ -37,6 +41,17 @@ final class OutboundQueue: Sendable {
         var dropped: [String: (count: Int, cursor: String)] = [:]
 
         var count: Int { messages.count - head }
+
+        /// The oldest queued live message's index.
+        var oldestLive: Int? { live == 0 ? nil : messages[head...].firstIndex(where: \.live) }
+
+        mutating func takeWaiters() -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) {
+            defer {
+                waiter = nil
+                roomWaiters = []
+            }
+            return (waiter, roomWaiters)
+        }
     }
 
     private let state = Mutex(State())
@@ -52,40 +67,43 @@ final class OutboundQueue: Sendable {
         self.action = action
     }
 
-    /// Queues `bytes` for subscription `subscription`; `cursorBefore` is where a client would
-    /// resume to get this message again if it is dropped. Returns false once the queue is closed.
+    /// Queues a live message of `subscription`; `cursorBefore` is where a client would resume to
+    /// get it again if it is dropped. Returns false once the queue is closed.
     @discardableResult
-    func push(_ bytes: [UInt8], subscription: String = "", cursorBefore: String = "") -> Bool {
-        push(bytes, subscription: subscription, cursorBefore: cursorBefore, enforcingLimits: true)
+    func push(_ bytes: [UInt8], subscription: String, cursorBefore: String) -> Bool {
+        append(bytes, live: true, subscription: subscription, cursorBefore: cursorBefore)
     }
 
-    private func push(_ bytes: [UInt8], subscription: String, cursorBefore: String, enforcingLimits: Bool) -> Bool {
+    /// Queues a control message: never counted against the limits, never dropped.
+    @discardableResult
+    func pushControl(_ bytes: [UInt8]) -> Bool {
+        append(bytes, live: false, subscription: "", cursorBefore: "")
+    }
+
+    private func append(_ bytes: [UInt8], live: Bool, subscription: String, cursorBefore: String) -> Bool {
         let now = ContinuousClock.now
-        let (waiter, open): (CheckedContinuation<Void, Never>?, Bool) = state.withLock { state in
-            guard !state.closed else { return (nil, false) }
-            let tooOld = state.count > 0 && now - state.messages[state.head].queuedAt > maxAge
-            if enforcingLimits, state.count >= capacity || tooOld {
+        let (waiter, waiting, open) = state.withLock {
+            state -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>], Bool) in
+            guard !state.closed else { return (nil, [], false) }
+            func overLimits() -> Bool {
+                guard let oldest = state.oldestLive else { return false }
+                return state.live >= capacity || now - state.messages[oldest].queuedAt > maxAge
+            }
+            if live, overLimits() {
                 switch action {
                 case .close:
                     state.overflowed = true
                     state.closed = true
                     slowCloses.increment()
-                    let waiter = state.waiter
-                    state.waiter = nil
-                    // Catch-up readers waiting for room stop too (they see the queue closed).
-                    let waiting = state.roomWaiters
-                    state.roomWaiters = []
-                    waiting.forEach { $0.resume() }
-                    return (waiter, false)
+                    let (waiter, waiting) = state.takeWaiters()
+                    return (waiter, waiting, false)
                 case .dropOldest:
-                    while state.count >= capacity
-                        || (state.count > 0 && now - state.messages[state.head].queuedAt > maxAge)
-                    {
-                        let dropped = state.messages[state.head]
-                        state.head += 1
+                    while overLimits(), let oldest = state.oldestLive {
+                        let dropped = state.messages[oldest]
+                        if oldest == state.head { state.head += 1 } else { state.messages.remove(at: oldest) }
+                        state.live -= 1
                         drops.increment()
                         // The first drop's cursor: resuming there gets every dropped message again.
-                        guard !dropped.subscription.isEmpty else { continue }  // a heartbeat
                         var entry = state.dropped[dropped.subscription] ?? (0, dropped.cursorBefore)
                         entry.count += 1
                         state.dropped[dropped.subscription] = entry
@@ -93,27 +111,28 @@ final class OutboundQueue: Sendable {
                 }
             }
             state.messages.append(
-                Message(bytes: bytes, queuedAt: now, subscription: subscription, cursorBefore: cursorBefore))
+                Message(bytes: bytes, queuedAt: now, live: live, subscription: subscription, cursorBefore: cursorBefore)
+            )
+            if live { state.live += 1 }
             let waiter = state.waiter
             state.waiter = nil
-            return (waiter, true)
+            return (waiter, [], true)
         }
         waiter?.resume()
+        waiting.forEach { $0.resume() }
         return open
     }
 
-    /// Queues `bytes` once the queue has room (for catch-up readers: history is read at the
-    /// client's pace). Returns false once the queue is closed.
+    /// Queues a replayed message once the queue has room: history is read at the client's pace.
+    /// Returns false once the queue is closed or the task is cancelled.
     func pushWhenRoom(_ bytes: [UInt8], subscription: String, cursorBefore: String) async -> Bool {
-        while true {
+        while !Task.isCancelled {
             let full: Bool? = state.withLock { state in
                 if state.closed { return nil }
                 return state.count >= capacity
             }
             guard let full else { return false }
-            if !full {
-                return push(bytes, subscription: subscription, cursorBefore: cursorBefore, enforcingLimits: false)
-            }
+            if !full { return append(bytes, live: false, subscription: subscription, cursorBefore: cursorBefore) }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
                     let wait = state.withLock { state in
@@ -124,16 +143,25 @@ final class OutboundQueue: Sendable {
                     if !wait { continuation.resume() }
                 }
             } onCancel: {
-                close()
+                // Only this reader stops (an unsubscribe); the connection goes on.
+                wakeRoomWaiters()
             }
         }
+        return false
     }
 
-    /// Queues a heartbeat unless messages are waiting anyway (they show the connection is alive,
-    /// and a heartbeat must never be what makes a busy client look slow).
+    private func wakeRoomWaiters() {
+        let waiting = state.withLock { state in
+            defer { state.roomWaiters = [] }
+            return state.roomWaiters
+        }
+        waiting.forEach { $0.resume() }
+    }
+
+    /// Queues a heartbeat unless messages are waiting anyway (they show the connection is alive).
     func pushHeartbeat() {
         let idle = state.withLock { $0.count == 0 }
-        if idle { push(StreamMessages.heartbeat()) }
+        if idle { pushControl(StreamMessages.heartbeat()) }
     }
 
     /// Waits for messages and takes up to `limit` of them (drop notices first).
@@ -146,7 +174,10 @@ final class OutboundQueue: Sendable {
                 }
                 state.dropped = [:]
                 let end = min(state.messages.count, state.head + max(0, limit - batch.count))
-                batch += state.messages[state.head..<end].map(\.bytes)
+                for message in state.messages[state.head..<end] {
+                    batch.append(message.bytes)
+                    if message.live { state.live -= 1 }
+                }
                 state.head = end
                 // Taken messages are released at once: a client's queue holds only what waits.
                 if state.head == state.messages.count {
@@ -161,11 +192,7 @@ final class OutboundQueue: Sendable {
                 return nil
             }
             if let taken {
-                let waiting = state.withLock { state in
-                    defer { state.roomWaiters = [] }
-                    return state.roomWaiters
-                }
-                waiting.forEach { $0.resume() }
+                wakeRoomWaiters()
                 return taken
             }
             await withTaskCancellationHandler {
@@ -187,10 +214,7 @@ final class OutboundQueue: Sendable {
     func close() {
         let (waiter, waiting) = state.withLock { state in
             state.closed = true
-            let waiter = state.waiter
-            state.waiter = nil
-            defer { state.roomWaiters = [] }
-            return (waiter, state.roomWaiters)
+            return state.takeWaiters()
         }
         waiter?.resume()
         waiting.forEach { $0.resume() }
@@ -256,7 +280,14 @@ final class StreamSession: Sendable {
     private let queue: OutboundQueue
     private let configuration: GatewayConfiguration
     private let fanout: Fanout
-    private let pumps = Mutex<[String: Task<Void, Never>]>([:])
+    private struct Running: Sendable {
+        let task: Task<Void, Never>
+        let subscriber: Subscriber
+        let token: UUID
+    }
+
+    /// Subscriptions being served, by id. Client messages are handled one at a time.
+    private let pumps = Mutex<[String: Running]>([:])
 
     init(
         log: any EventLog, fanout: Fanout, principal: Principal, queue: OutboundQueue,
@@ -282,25 +313,27 @@ final class StreamSession: Sendable {
             case "subscribe":
                 try await subscribe(id: id ?? "", fields: fields)
             case "unsubscribe":
-                let task = pumps.withLock { $0.removeValue(forKey: id ?? "") }
-                guard let task else { throw GatewayError.notFound("no subscription '\(id ?? "")'") }
-                task.cancel()
-                queue.push(StreamMessages.unsubscribed(id ?? ""))
+                let running = pumps.withLock { $0.removeValue(forKey: id ?? "") }
+                guard let running else { throw GatewayError.notFound("no subscription '\(id ?? "")'") }
+                // Closed first: nothing of it is queued after `unsubscribed`.
+                running.subscriber.close()
+                running.task.cancel()
+                queue.pushControl(StreamMessages.unsubscribed(id ?? ""))
             case "ping":
-                queue.push(StreamMessages.pong())
+                queue.pushControl(StreamMessages.pong())
             case let other:
                 throw GatewayError.badRequest(
                     "op: \(other.map { "'\($0)' is not an operation" } ?? "missing"); expected subscribe, unsubscribe or ping"
                 )
             }
         } catch let error as GatewayError {
-            queue.push(
+            queue.pushControl(
                 StreamMessages.error(
                     error,
                     subscription: (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])?["id"]
                         as? String))
         } catch {
-            queue.push(
+            queue.pushControl(
                 StreamMessages.error(
                     GatewayError(.serviceUnavailable, .unavailable, "the log is not available; try again")))
         }
@@ -322,24 +355,37 @@ final class StreamSession: Sendable {
             )
         }
         let cursor = try await fanout.startCursor(subscription.start, stream: subscription.stream)
-        queue.push(StreamMessages.subscribed(id, cursor: cursor.text))
+        queue.pushControl(StreamMessages.subscribed(id, cursor: cursor.text))
         let subscriber = Subscriber(subscription: subscription, queue: queue, from: cursor)
-        let task = Task { [queue, fanout] in
-            do {
-                try await fanout.serve(subscriber)
-            } catch {
-                queue.push(
-                    StreamMessages.error(
-                        GatewayError(
-                            .serviceUnavailable, .unavailable,
-                            "reading the log failed; resubscribe from your last cursor"),
-                        subscription: id))
+        let token = UUID()
+        // Registered before the task starts, so its own removal below always finds it.
+        let task = pumps.withLock { pumps in
+            let task = Task { [queue, fanout] in
+                do {
+                    try await fanout.serve(subscriber)
+                } catch {
+                    queue.pushControl(
+                        StreamMessages.error(
+                            GatewayError(
+                                .serviceUnavailable, .unavailable,
+                                "reading the log failed; resubscribe from your last cursor"),
+                            subscription: id))
+                }
+                // Ended (failed, or its queue closed): the id is free again.
+                self.pumps.withLock { pumps in
+                    if pumps[id]?.token == token { pumps.removeValue(forKey: id) }
+                }
             }
+            pumps[id] = Running(task: task, subscriber: subscriber, token: token)
+            return task
         }
-        pumps.withLock { $0[id] = task }
+        _ = task
     }
 
     func stop() {
-        for task in pumps.withLock({ $0.values }) { task.cancel() }
+        for running in pumps.withLock({ $0.values }) {
+            running.subscriber.close()
+            running.task.cancel()
+        }
     }
 }

@@ -224,7 +224,7 @@ final class StreamClient: Sendable {
 
     /// Waits until `predicate` holds for the messages received so far (or `timeout` passes).
     @discardableResult
-    func waitFor(_ predicate: ([[String: Any]]) -> Bool, timeout: Duration = .seconds(10)) async -> [[String: Any]] {
+    func waitFor(_ predicate: ([[String: Any]]) -> Bool, timeout: Duration = .seconds(30)) async -> [[String: Any]] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let current = messages

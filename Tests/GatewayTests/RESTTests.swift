@@ -202,6 +202,11 @@ import WAT
         let recent = try await gateway.request(.POST, "/v1/triggers/test", json: ["trigger": trigger, "recent": 100])
         #expect(recent.json["evaluated"] as? Int == 20 && recent.json["matched"] as? Int == 10)
 
+        // Not objects where objects belong: a clear 400 (and the gateway keeps serving).
+        for body in [["trigger": 1], ["trigger": NSNull()], ["trigger": trigger, "event": 5]] as [[String: Any]] {
+            let reply = try await gateway.request(.POST, "/v1/triggers/test", json: body)
+            #expect(reply.status == 400, "\(body)")
+        }
         #expect(try await gateway.request(.DELETE, "/v1/triggers/big-blocks").status == 204)
         #expect(try await gateway.request(.GET, "/v1/triggers/big-blocks").status == 404)
     }
@@ -226,12 +231,15 @@ import WAT
         let badTimeout = try await gateway.request(
             .POST, "/v1/functions/echo/invoke?timeout=forever", json: [:] as [String: Any])
         #expect(badTimeout.status == 400 && badTimeout.errorMessage.contains("timeout"))
+        let overflowing = try await gateway.request(
+            .POST, "/v1/functions/echo/invoke?timeout=9223372036854776s", json: [:] as [String: Any])
+        #expect(overflowing.status == 400)
     }
 
     @Test func bodiesAndRatesAreLimited() async throws {
         let gateway = try await GatewayHarness.start {
             $0.maxBodyBytes = 1_024
-            $0.requestsPerSecond = 1
+            $0.requestsPerSecond = 0.01  // no refill within the test, however slow the machine
             $0.requestBurst = 3
         }
         defer { Task { await gateway.stop() } }

@@ -170,24 +170,61 @@ import WSClient
         client.close()
     }
 
-    /// A live client that stops reading is closed with 1013 once its queue is too old, while a
-    /// client that reads gets everything; a client replaying history is paced, never closed.
-    @Test func aStalledClientIsClosedAndOthersAreUnaffected() async throws {
+    /// A client replaying history is paced to its reading speed: no slow-consumer action applies.
+    @Test func aReplayIsPacedNotClosed() async throws {
         let gateway = try await GatewayHarness.start {
-            $0.maxQueuedMessages = 2_000
-            $0.maxQueuedAge = .seconds(2)
+            $0.maxQueuedMessages = 100
+            $0.maxQueuedAge = .milliseconds(50)
             $0.slowConsumerAction = .close
         }
         defer { Task { await gateway.stop() } }
         let key = try await gateway.createKey(["events:read"])
-        // Replaying history at the client's pace: 6,000 events through a queue of 2,000.
-        try await gateway.appendEvents((1...6_000).map { GatewayHarness.event(100_000 + $0) })
+        try await gateway.appendEvents((1...3_000).map { GatewayHarness.event($0) })
         let replaying = try await StreamClient.connect(port: gateway.port, key: key)
         try replaying.send(["op": "subscribe", "id": "s", "stream": "events", "from": "earliest"])
-        await replaying.waitForFrames(6_001, timeout: .seconds(60))
-        #expect(Self.events(in: replaying.messages).count == 6_000)
+        await replaying.waitForFrames(3_001, timeout: .seconds(60))
+        #expect(Self.events(in: replaying.messages).count == 3_000)
         replaying.close()
+    }
 
+    /// Unsubscribing a replay that waits for room ends that subscription only; nothing of it
+    /// follows `unsubscribed` and the connection serves on.
+    @Test func unsubscribingAReplayKeepsTheConnection() async throws {
+        let gateway = try await GatewayHarness.start { $0.maxQueuedMessages = 20 }
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
+        try await gateway.appendEvents((1...3_000).map { GatewayHarness.event($0) })
+        let client = try await StreamClient.connect(port: gateway.port, key: key)
+        try client.send(["op": "subscribe", "id": "a", "stream": "events", "from": "earliest"])
+        await client.waitFor { Self.events(in: $0, subscription: "a").count >= 10 }
+        try client.send(["op": "unsubscribe", "id": "a"])
+        try client.send(["op": "ping"])
+        let messages = await client.waitFor { $0.contains { $0["type"] as? String == "pong" } }
+        let unsubscribed = try #require(
+            messages.firstIndex { $0["type"] as? String == "unsubscribed" },
+            "\(messages.count) messages, types \(Set(messages.compactMap { $0["type"] as? String })), last \(String(describing: messages.last))"
+        )
+        #expect(!messages[unsubscribed...].contains { $0["type"] as? String == "event" })
+        #expect(messages.contains { $0["type"] as? String == "pong" })
+        // The id is free again.
+        try client.send(["op": "subscribe", "id": "a", "stream": "events", "from": "latest"])
+        #expect(
+            await client.waitFor { $0.filter { $0["type"] as? String == "subscribed" }.count == 2 }.filter {
+                $0["type"] as? String == "subscribed"
+            }.count == 2)
+        client.close()
+    }
+
+    /// A live client that stops reading is closed with 1013 once its queue passes the limit (the
+    /// shared tail never waits for it).
+    @Test func aStalledLiveClientIsClosedWith1013() async throws {
+        let gateway = try await GatewayHarness.start {
+            $0.maxQueuedMessages = 200
+            $0.maxQueuedAge = .seconds(60)
+            $0.slowConsumerAction = .close
+        }
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(key)"
         let (resume, resumeContinuation) = AsyncStream<Void>.makeStream()
@@ -206,27 +243,41 @@ import WSClient
                 while try await frames.next() != nil {}
             }
         }
-        let reader = try await StreamClient.connect(port: gateway.port, key: key)
-        try reader.send(["op": "subscribe", "id": "s", "stream": "events", "from": "latest"])
-        await reader.waitForFrames(1, timeout: .seconds(10))
         for await _ in subscribed { break }
-        // About 10 MB live: more than the socket buffers between the stalled client and the server hold.
-        for batch in 0..<10 {
+        // About 20 MB live, more than the socket buffers between the client and the server hold.
+        let data = "0x" + String(repeating: "ab", count: 2_000)
+        for batch in 0..<100 {
             try await gateway.appendEvents(
-                (1...1_000).map {
-                    var event = GatewayHarness.event(batch * 1_000 + $0)
-                    event.data = "0x" + String(repeating: "ab", count: 500)
+                (1...50).map {
+                    var event = GatewayHarness.event(batch * 50 + $0)
+                    event.data = data
                     return event
                 })
-            try await Task.sleep(for: .milliseconds(100))
         }
-        await reader.waitForFrames(10_001, timeout: .seconds(60))  // subscribed + every event
-        #expect(Self.events(in: reader.messages).count == 10_000)
-        reader.close()
         resumeContinuation.yield()
-        let close = try await stalled.value
+        // Bounded, so a connection left open fails the test instead of hanging it.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            stalled.cancel()
+        }
+        let close = try? await stalled.value
+        watchdog.cancel()
         #expect(close?.closeCode == .unknown(1013), "\(String(describing: close))")
         #expect(close?.reason?.contains("slow consumer") == true)
+    }
+
+    @Test func revokingAKeyEndsItsOpenStreams() async throws {
+        let gateway = try await GatewayHarness.start()  // heartbeats every second
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
+        let client = try await StreamClient.connect(port: gateway.port, key: key)
+        try client.send(["op": "ping"])
+        await client.waitFor { $0.contains { $0["type"] as? String == "pong" } }
+        let keys = try await gateway.request(.GET, "/v1/keys").json["keys"] as? [[String: Any]] ?? []
+        let id = try #require(keys.first?["id"] as? String)
+        #expect(try await gateway.request(.DELETE, "/v1/keys/\(id)").status == 200)
+        let close = try await client.closed()
+        #expect(close?.closeCode == .unknown(4401))
     }
 
     @Test func oversizedMessagesCloseTheConnection() async throws {
@@ -281,15 +332,18 @@ import WSClient
 
     @Test func closeEndsTheStreamWhenTheClientLagsByCountOrAge() async throws {
         let byCount = OutboundQueue(capacity: 2, maxAge: .seconds(60), action: .close)
-        #expect(byCount.push([1]) && byCount.push([2]))
-        #expect(!byCount.push([3]))
+        #expect(
+            byCount.push([1], subscription: "s", cursorBefore: "")
+                && byCount.push([2], subscription: "s", cursorBefore: ""))
+        #expect(!byCount.push([3], subscription: "s", cursorBefore: ""))
         guard case .overflowed = await byCount.next(limit: 10) else {
             Issue.record("expected overflow")
             return
         }
         let byAge = OutboundQueue(capacity: 100, maxAge: .milliseconds(50), action: .close)
-        #expect(byAge.push([1]))
+        #expect(byAge.push([1], subscription: "s", cursorBefore: ""))
         try await Task.sleep(for: .milliseconds(120))
-        #expect(!byAge.push([2]))
+        #expect(byAge.pushControl([9]), "control messages never trip the limits")
+        #expect(!byAge.push([2], subscription: "s", cursorBefore: ""))
     }
 }
