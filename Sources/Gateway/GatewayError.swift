@@ -36,7 +36,8 @@ public struct GatewayError: Error, Sendable, HTTPResponseError, CustomStringConv
         self.message = message
     }
 
-    public var description: String { "\(code): \(message)" }
+    /// The message alone: what a user reads when a command fails on it.
+    public var description: String { message }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = headers
