@@ -222,10 +222,7 @@ final class Gatekeeper: Sendable {
         let burst = Double(configuration.requestBurst)
         let wait: Double? = buckets.withLock { buckets in
             var bucket = buckets[principal.id] ?? Bucket(tokens: burst, updated: now)
-            let elapsed =
-                Double((now - bucket.updated).components.attoseconds) / 1e18
-                + Double((now - bucket.updated).components.seconds)
-            bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated).secondsValue * rate)
             bucket.updated = now
             defer { buckets[principal.id] = bucket }
             guard bucket.tokens >= 1 else { return (1 - bucket.tokens) / rate }

@@ -148,6 +148,17 @@ struct StreamRoutes: Sendable {
         }
     }
 
+    /// The first `"name":"…"` string in a stream message, found without parsing it: the messages
+    /// are ours, and their `type` and `cursor` come before any payload. (A quote inside a JSON
+    /// string is escaped, so the pattern cannot match inside one.) Values here need no unescaping.
+    static func stringField(_ name: String, in message: [UInt8]) -> String? {
+        let pattern = Array("\"\(name)\":\"".utf8)
+        guard let start = message.firstRange(of: pattern)?.upperBound,
+            let end = message[start...].firstIndex(of: UInt8(ascii: "\""))
+        else { return nil }
+        return String(decoding: message[start..<end], as: UTF8.self)
+    }
+
     /// Messages joined into frames of at most `limit` bytes (a larger message gets its own),
     /// separated by newlines.
     static func frames(_ messages: [[UInt8]], limit: Int) -> [ByteBuffer] {
@@ -234,9 +245,8 @@ struct StreamRoutes: Sendable {
 
     /// One stream message as an SSE event: `id` is the cursor (when it has one), `event` its type.
     static func appendSSE(_ message: [UInt8], to buffer: inout ByteBuffer) {
-        let object = try? JSONSerialization.jsonObject(with: Data(message)) as? [String: Any]
-        let type = object?["type"] as? String ?? "message"
-        if let cursor = object?["cursor"] as? String, type == "event" || type == "result" {
+        let type = stringField("type", in: message) ?? "message"
+        if type == "event" || type == "result", let cursor = stringField("cursor", in: message) {
             buffer.writeString("id: \(cursor)\n")
         }
         buffer.writeString("event: \(type)\ndata: ")

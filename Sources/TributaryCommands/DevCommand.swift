@@ -54,13 +54,13 @@ struct DevCommand: AsyncParsableCommand {
             ? (startsDevnet ? "chain adapter (devnet)" : "no chain adapter (no chains configured)")
             : "chain adapters (\(configuration.chains.keys.sorted().joined(separator: ", ")))"
         let keyFile = URL(fileURLWithPath: directory).appendingPathComponent("dev-admin-key").path
-        if configuration.gateway.adminKey == nil {
+        let usesDevelopmentKey = configuration.gateway.adminKey == nil
+        if usesDevelopmentKey {
             configuration.gateway.adminKey = try Self.developmentKey(at: keyFile)
         }
         let gatewayURL = "http://\(configuration.gateway.host):\(configuration.gateway.port)"
         let keySource =
-            configuration.gateway.adminKey == (try? String(contentsOfFile: keyFile, encoding: .utf8))
-            ? "the development admin key is in \(keyFile)" : "admin key: gateway.adminKey"
+            usesDevelopmentKey ? "the development admin key is in \(keyFile)" : "admin key: gateway.adminKey"
         let example = once ? nil : try await DevExample.deployOnFirstRun(log: log, configuration: configuration)
         var announcementLines = [
             "running: event log (embedded, \(configuration.encoding.rawValue) records), \(chainSummary), processor, router, wasm-host, gateway",
