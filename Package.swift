@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "tributary", targets: ["tributary"]),
         .executable(name: "tributary-bench", targets: ["TributaryBench"]),
+        .executable(name: "tributary-kafka-mock", targets: ["TributaryKafkaMock"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -165,6 +166,12 @@ let package = Package(
             dependencies: ["EventLog", "KafkaLog", "TributaryModel", "ChainAdapter", "EVM"],
             swiftSettings: strictSwift
         ),
+        // A librdkafka mock cluster in its own process, for the multi-process end-to-end tests.
+        .executableTarget(
+            name: "TributaryKafkaMock",
+            dependencies: ["TributaryTesting", "EventLog", "TributaryModel"],
+            swiftSettings: strictSwift
+        ),
         // Benchmarks (release builds; see BENCHMARKS.md).
         .executableTarget(
             name: "TributaryBench",
@@ -228,6 +235,12 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            swiftSettings: strictSwift
+        ),
+        // Every role as its own process on a mock Kafka cluster process, with the devnet.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["TributaryTesting", "KafkaLog", "EventLog", "TributaryModel", "ChainAdapter", "EVM"],
             swiftSettings: strictSwift
         ),
         .testTarget(

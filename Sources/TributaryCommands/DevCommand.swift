@@ -12,8 +12,8 @@ import TributaryModel
 ///
 /// Opens the embedded log, creates the standard topics and runs the chain adapters, the
 /// processor, the router and the wasm-host in a service group until SIGINT or SIGTERM. With no
-/// chain configured it starts the local development chain with its traffic generator and follows
-/// it. The gateway serves on `gateway.port` (8080) with a development admin key kept in the data
+/// chain configured (`chains.*` or `--rpc`) it starts the local development chain with its
+/// traffic generator and follows it. The gateway serves on `gateway.port` (8080) with a development admin key kept in the data
 /// directory (`dev-admin-key`, created on first run) unless `gateway.adminKey` is set.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +21,7 @@ struct DevCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
     @OptionGroup var gatewayOptions: GatewayOptions
+    @OptionGroup var chainOptions: ChainOptions
 
     @Flag(name: .long, help: "Set up the log and topics, print the summary and exit instead of running.")
     var once = false
@@ -29,11 +30,12 @@ struct DevCommand: AsyncParsableCommand {
     var noDevnet = false
 
     func run() async throws {
-        var (configuration, _) = try options.loadConfiguration(extraFlags: gatewayOptions.flagValues())
+        var (configuration, _) = try options.loadConfiguration(
+            extraFlags: gatewayOptions.flagValues() + (try await chainOptions.flagValues()))
         if configuration.backend != .embedded {
             throw CommandError(
                 .invalidConfiguration,
-                "tributary dev runs on the embedded log (remove log.backend/kafka.brokers or pass --data); running the roles on Kafka is not built yet"
+                "tributary dev runs on the embedded log (remove log.backend/kafka.brokers or pass --data); on Kafka run the roles with tributary run <role>… --kafka host:port"
             )
         }
         configuration.backend = .embedded
@@ -76,11 +78,6 @@ struct DevCommand: AsyncParsableCommand {
             fflush(nil)
         } else {
             Observability.bootstrap()
-            let abis = try ABIRegistryBuilder.configured(try configuration.loadABIs())
-            let processor = ProcessorService(
-                log: log, abis: abis, configuration: .init(encoding: configuration.encoding), logger: logger)
-            let router = RouterService(
-                log: log, abis: abis, configuration: .init(encoding: configuration.encoding), logger: logger)
             // Announced from inside the group: its signal handlers are installed by then, so a
             // Ctrl-C right after the announcement stops everything gracefully.
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -98,25 +95,9 @@ struct DevCommand: AsyncParsableCommand {
                         webSocketURL: devnet.ready.webSocketURL, start: .number(0), confirmations: 4,
                         pollInterval: .seconds(1)))
             }
-            let announcement = AnnouncementService(lines: announcementLines)
-            services.append(.init(service: announcement))
-            for chain in chains {
-                services.append(
-                    .init(
-                        service: ChainAdapterService(
-                            configuration: chain, log: log, encoding: configuration.encoding, logger: logger)))
-            }
-            var hostConfiguration = configuration.wasmHost
-            hostConfiguration.encoding = configuration.encoding
-            let host = FunctionHostService(log: log, configuration: hostConfiguration, logger: logger)
-            var gatewayConfiguration = configuration.gateway
-            gatewayConfiguration.encoding = configuration.encoding
-            let gateway = GatewayService(
-                log: log, configuration: gatewayConfiguration, policy: configuration.wasmHost.policy, abis: abis,
-                logger: logger, metrics: Observability.render)
-            services += [
-                .init(service: processor), .init(service: router), .init(service: host), .init(service: gateway),
-            ]
+            services.append(.init(service: AnnouncementService(lines: announcementLines)))
+            services += try RoleAssembly(configuration: configuration, log: log, logger: logger)
+                .services(for: Set(Role.allCases), chains: chains)
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

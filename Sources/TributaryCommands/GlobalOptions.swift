@@ -64,9 +64,11 @@ enum EventLogFactory {
         }
     }
 
-    /// Creates every standard topic that does not exist yet.
+    /// Creates every standard topic that does not exist yet, with `log.partitions` partitions;
+    /// existing topics are kept as they are (an operator may have created them with more).
     static func createStandardTopics(in log: any EventLog, configuration: TributaryConfiguration) async throws {
-        for topic in StandardTopic.all {
+        let existing = Set(try await log.describeTopics().map(\.name))
+        for topic in StandardTopic.all where !existing.contains(topic.name) {
             try await log.createTopic(
                 TopicConfiguration(
                     name: topic.name, partitions: configuration.topicPartitions, compacted: topic.compacted))

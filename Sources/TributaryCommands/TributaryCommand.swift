@@ -6,7 +6,8 @@ public struct TributaryCommand: AsyncParsableCommand {
         commandName: "tributary",
         abstract: "Turns on-chain activity into real-time, programmable streams.",
         subcommands: [
-            DevCommand.self, DevnetCommand.self, TopicsCommand.self, TailCommand.self, ProduceCommand.self,
+            DevCommand.self, RunCommand.self, DevnetCommand.self, TopicsCommand.self, TailCommand.self,
+            ProduceCommand.self,
             ConfigCommand.self, FunctionsCommand.self, TriggersCommand.self, KeysCommand.self,
         ]
     )

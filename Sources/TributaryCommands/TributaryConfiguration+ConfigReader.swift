@@ -50,7 +50,7 @@ struct ConfigurationValueProblem: Error {
 
 extension TributaryConfiguration {
     /// Every key the configuration understands.
-    static let keys: [ConfigurationKey] = coreKeys + wasmHostKeys + gatewayKeys
+    static let keys: [ConfigurationKey] = coreKeys + wasmHostKeys + gatewayKeys + operationsKeys
 
     private static let coreKeys: [ConfigurationKey] = [
         ConfigurationKey(

@@ -38,6 +38,8 @@ public struct TributaryConfiguration: Sendable {
     public var wasmHost = FunctionHostService.Configuration()
     /// The API gateway (`gateway.*`). Default: see ``GatewayConfiguration``.
     public var gateway = GatewayConfiguration()
+    /// Health, readiness and metrics endpoints of `tributary run` (`operations.*`).
+    var operations = OperationsConfiguration()
 
     /// Creates a configuration with every default.
     public init(

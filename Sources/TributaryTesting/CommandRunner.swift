@@ -1,6 +1,6 @@
 import Foundation
 
-/// Runs the built `tributary` executable as a child process, as a user would.
+/// Runs a built executable (`tributary` unless told otherwise) as a child process, as a user would.
 public struct CommandRunner: Sendable {
     /// What a finished command printed and how it exited.
     public struct Outcome: Sendable {
@@ -15,12 +15,12 @@ public struct CommandRunner: Sendable {
     /// The executable: next to the test bundle in the build directory.
     public let executable: URL
 
-    /// Finds the `tributary` executable built alongside the tests.
-    public init() throws {
+    /// Finds the executable `name` (default `tributary`) built alongside the tests.
+    public init(executableNamed name: String = "tributary") throws {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         // swift test runs `<build>/tributaryPackageTests.xctest` (a file on Linux) or a tool inside it.
         for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("tributary")
+            let candidate = directory.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) {
                 executable = candidate
                 return
@@ -29,7 +29,7 @@ public struct CommandRunner: Sendable {
         }
         throw CommandRunnerError(
             reason:
-                "tributary executable not found near \(CommandLine.arguments[0]): run 'swift build --build-tests' first"
+                "\(name) executable not found near \(CommandLine.arguments[0]): run 'swift build --build-tests' first"
         )
     }
 

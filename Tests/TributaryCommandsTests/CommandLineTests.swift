@@ -97,7 +97,14 @@ import TributaryTesting
         #expect(corruptRun.status != 0)
         #expect(corruptRun.standardError.contains("damaged or not a Tributary data directory"))
 
-        for outcome in [unknownTopic, badConfig, corruptRun] {
+        let unknownRole = try runner.run(["run", "indexer", "--data", data.path])
+        #expect(unknownRole.status != 0)
+        #expect(unknownRole.standardError.contains("unknown role 'indexer'"))
+        let adapterWithoutChain = try runner.run(["run", "adapter", "--data", data.path])
+        #expect(adapterWithoutChain.status != 0)
+        #expect(adapterWithoutChain.standardError.contains("the adapter role needs a chain"))
+
+        for outcome in [unknownTopic, badConfig, corruptRun, unknownRole, adapterWithoutChain] {
             let lines = outcome.standardError.split(separator: "\n").filter { !$0.isEmpty }
             #expect(lines.count <= 2, "expected a short error, got: \(outcome.standardError)")
             #expect(!outcome.standardError.contains("Fatal error"))
