@@ -240,7 +240,10 @@ let package = Package(
         // Every role as its own process on a mock Kafka cluster process, with the devnet.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TributaryTesting", "KafkaLog", "EventLog", "TributaryModel", "ChainAdapter", "EVM"],
+            dependencies: [
+                "TributaryTesting", "KafkaLog", "EmbeddedLog", "EventLog", "TributaryModel", "ChainAdapter", "EVM",
+                "Processor",
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -102,6 +102,12 @@ public struct ProcessorService: Service {
                         "block": "\(raw.block.hash)", "log": "\(failure.logIndex)", "reason": "\(failure.reason)",
                     ])
             }
+            logger.debug(
+                raw.removed ? "block retracted" : "block normalized",
+                metadata: [
+                    "chain": "\(raw.block.chainID)", "block": "\(raw.block.number)", "hash": "\(raw.block.hash)",
+                    "events": "\(outcome.events.count)",
+                ])
             let header = RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)
             let records = try outcome.events.map { event in
                 OutgoingRecord(

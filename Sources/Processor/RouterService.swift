@@ -185,7 +185,18 @@ public struct RouterService: Service {
         request.attempt = 1
         request.deadline = Google_Protobuf_Timestamp(
             date: Date().addingTimeInterval(configuration.invocationDeadline.secondsValue))
-        guard let value = try? configuration.encoding.encode(request) else { return nil }
+        let ids: Logger.Metadata = [
+            "invocation": "\(request.invocationID)", "event": "\(delivery.event.id)", "trigger": "\(trigger.id)",
+            "function": "\(trigger.functionName)",
+        ]
+        let value: [UInt8]
+        do {
+            value = try configuration.encoding.encode(request)
+        } catch {
+            logger.error("invocation cannot be encoded", metadata: ids.merging(["reason": "\(error)"]) { $1 })
+            return nil
+        }
+        logger.debug(delivery.event.removed ? "retraction routed" : "invocation routed", metadata: ids)
         return OutgoingRecord(
             topic: StandardTopic.functionInvocations.name, key: Array(delivery.event.id.utf8), value: value,
             headers: [RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)])

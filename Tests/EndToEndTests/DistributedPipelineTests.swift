@@ -3,6 +3,7 @@ import EVM
 import EventLog
 import Foundation
 import KafkaLog
+import Processor
 import Testing
 import TributaryModel
 import TributaryTesting
@@ -23,7 +24,7 @@ import TributaryTesting
         defer { devnet.stop() }
         let kafka = try await MockKafkaProcess(partitions: 4)
         defer { kafka.stop() }
-        let pipeline = try Pipeline(kafka: kafka, devnet: devnet)
+        let pipeline = try Pipeline(kafka: kafka, devnets: [devnet])
         defer { pipeline.stopAll() }
 
         // The gateway first: the function and its trigger exist before any event is routed.
@@ -35,7 +36,8 @@ import TributaryTesting
 
         let expected = try await Self.expectedTransfers(devnet)
         #expect(expected.count > 50, "the devnet's prebuilt traffic should hold ERC-20 transfers")
-        let results = try await pipeline.waitForResults(covering: Set(expected.keys))
+        let results = try await pipeline.waitForResults(
+            covering: Set(expected.keys.map { Pipeline.invocationID(event: $0, retraction: false) }))
 
         let byInvocation = Dictionary(results.map { ($0.invocationID, $0) }, uniquingKeysWith: { first, _ in first })
         let duplicates = results.count - byInvocation.count
@@ -84,16 +86,24 @@ import TributaryTesting
 
 /// The role processes of one test, on one mock cluster and one devnet.
 final class Pipeline: @unchecked Sendable {
-    // @unchecked: `processes` is appended to from the test's task only.
+    // @unchecked: the process lists are changed from the test's task only.
     let runner: CommandRunner
     let kafka: MockKafkaProcess
-    let devnet: DevnetProcess
+    let devnets: [DevnetProcess]
+    let extraArguments: [String]
+    /// The running processes, in start order (a restarted one takes its predecessor's place).
     private(set) var processes: [WatchedProcess] = []
+    private var rolesByName: [String: [String]] = [:]
+    /// How many processes were killed with SIGKILL.
+    private(set) var kills = 0
 
-    init(kafka: MockKafkaProcess, devnet: DevnetProcess) throws {
+    /// Processes on `kafka` following `devnets` (chains `devnet0`, `devnet1`, …), each started
+    /// with `extraArguments` too.
+    init(kafka: MockKafkaProcess, devnets: [DevnetProcess], extraArguments: [String] = []) throws {
         runner = try CommandRunner()
         self.kafka = kafka
-        self.devnet = devnet
+        self.devnets = devnets
+        self.extraArguments = extraArguments
     }
 
     /// The `tributary run` arguments every process gets.
@@ -101,16 +111,35 @@ final class Pipeline: @unchecked Sendable {
         [
             "--kafka", kafka.bootstrapServers, "--set", "operations.port=0", "--set", "gateway.port=0",
             "--set", "gateway.adminKey=\(DistributedPipelineTests.adminKey)", "--set", "wasmHost.workers=1",
-            "--set", "kafka.sessionTimeout=6s", "--set", "chains.devnet.chainId=\(devnet.chainID)",
-            "--set", "chains.devnet.rpc=\(devnet.httpURL)", "--set", "chains.devnet.start=0",
-            "--set", "chains.devnet.confirmations=4", "--set", "chains.devnet.pollInterval=500ms",
-        ]
+            "--set", "kafka.sessionTimeout=6s",
+        ] + devnets.enumerated().flatMap { Self.chainArguments(name: "devnet\($0)", $1) } + extraArguments
+    }
+
+    /// `--set chains.<name>.…` following `devnet` from block 0.
+    static func chainArguments(name: String, _ devnet: DevnetProcess) -> [String] {
+        [
+            "chainId=\(devnet.chainID)", "rpc=\(devnet.httpURL)", "start=0", "confirmations=4", "pollInterval=500ms",
+        ].flatMap { ["--set", "chains.\(name).\($0)"] }
     }
 
     /// Starts `tributary run <roles>` as `name`.
     func start(_ name: String, _ roles: [String]) throws -> WatchedProcess {
         let process = WatchedProcess(name: name, try runner.start(["run"] + roles + commonArguments))
         processes.append(process)
+        rolesByName[name] = roles
+        return process
+    }
+
+    /// Kills `name` with SIGKILL and starts it again with the same roles.
+    @discardableResult
+    func killAndRestart(_ name: String) throws -> WatchedProcess {
+        guard let index = processes.firstIndex(where: { $0.name == name }), let roles = rolesByName[name] else {
+            throw CommandRunnerError(reason: "no process named \(name)")
+        }
+        processes[index].killHard()
+        kills += 1
+        let process = WatchedProcess(name: name, try runner.start(["run"] + roles + commonArguments))
+        processes[index] = process
         return process
     }
 
@@ -131,35 +160,34 @@ final class Pipeline: @unchecked Sendable {
         guard trigger.status == 0 else { throw CommandRunnerError(reason: "trigger failed: \(trigger.standardError)") }
     }
 
-    /// Reads `function-results` from the cluster until every event in `eventIDs` has a result
-    /// (two minutes at most: a guard against hangs), then a little longer to catch duplicates.
-    func waitForResults(covering eventIDs: Set<String>) async throws -> [Tributary_V1_InvocationResult] {
+    /// The invocation id of the example trigger (`large`) invoking version 1 for `event`.
+    static func invocationID(event: String, retraction: Bool) -> String {
+        ResultCollector.invocationID(trigger: "large", event: event, retraction: retraction)
+    }
+
+    /// Reads `function-results` from the cluster until every invocation in `invocationIDs` has a
+    /// result (`timeout` at most: a guard against hangs), then a little longer to catch duplicates.
+    func waitForResults(
+        covering invocationIDs: Set<String>, timeout: Duration = .seconds(120)
+    ) async throws -> [Tributary_V1_InvocationResult] {
+        let log = try openLog()
+        do {
+            let results = try await ResultCollector.collect(from: log, covering: invocationIDs, timeout: timeout) {
+                self.processes.map { "--- \($0.name)\n\($0.text.suffix(1_500))" }.joined(separator: "\n")
+            }
+            try await log.shutdown()
+            return results
+        } catch {
+            try? await log.shutdown()
+            throw error
+        }
+    }
+
+    /// A client of the cluster, for reading what the roles wrote.
+    func openLog() throws -> KafkaEventLog {
         var configuration = KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, clientID: "e2e-reader")
         configuration.operationTimeout = .seconds(10)
-        let log = try KafkaEventLog(configuration: configuration)
-        let reader = try await log.makeReader(topic: StandardTopic.functionResults.name, from: .earliest)
-        var results: [Tributary_V1_InvocationResult] = []
-        var seen = Set<String>()
-        let deadline = ContinuousClock.now + .seconds(120)
-        var settledAt: ContinuousClock.Instant?
-        while ContinuousClock.now < deadline {
-            for record in try await reader.poll(maxRecords: 1_000, timeout: .milliseconds(200)) {
-                let result = try RecordEncoding.decode(
-                    Tributary_V1_InvocationResult.self, from: record.value ?? [], contentType: record.contentType)
-                results.append(result)
-                seen.insert(result.eventID)
-            }
-            if settledAt == nil && seen.isSuperset(of: eventIDs) { settledAt = .now }
-            if let settledAt, ContinuousClock.now - settledAt > .seconds(2) { break }
-        }
-        await reader.close()
-        try await log.shutdown()
-        guard seen.isSuperset(of: eventIDs) else {
-            let missing = eventIDs.subtracting(seen).count
-            let logs = processes.map { "--- \($0.name)\n\($0.text.suffix(1_500))" }.joined(separator: "\n")
-            throw CommandRunnerError(reason: "\(missing) of \(eventIDs.count) events have no result\n\(logs)")
-        }
-        return results
+        return try KafkaEventLog(configuration: configuration)
     }
 
     /// GET `path` on a process's operations endpoints.

@@ -30,6 +30,8 @@ case "backfill":
     try await BackfillBenchmark.run(options)
 case "gateway-fanout":
     try await GatewayFanoutBenchmark.run(options)
+case "pipeline":
+    try await PipelineBenchmark.run(options)
 case "kafka-memory":
     try await KafkaLogBenchmark.runMemorySoak(options)
 case "all":
@@ -38,7 +40,7 @@ case "all":
     try await ProcessorBenchmark.run(options)
 default:
     print(
-        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|backfill|wasm|gateway-fanout|all] [--records N] [--soak-records N] [--blocks N] [--rounds N] [--txs-per-block N] [--invocations N] [--clients N --rate R [--filtered] [--naive]] [--seconds S]"
+        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|backfill|wasm|gateway-fanout|pipeline|all] [--records N] [--soak-records N] [--blocks N] [--rounds N] [--txs-per-block N] [--invocations N] [--clients N --rate R [--filtered] [--naive]] [--seconds S]"
     )
     exit(2)
 }

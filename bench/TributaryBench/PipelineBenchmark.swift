@@ -1,0 +1,127 @@
+import ChainAdapter
+import EVM
+import EmbeddedLog
+import EventLog
+import Foundation
+import FunctionHost
+import Gateway
+import Processor
+import TributaryModel
+import TributaryTesting
+
+/// The whole pipeline on the embedded log, in one process as `tributary dev` runs it: devnet
+/// blocks (prebuilt, so the node is not the limit) → adapter → `raw-events` → processor →
+/// `canonical-events` → router → `function-invocations` → wasm-host (the example
+/// `large-transfer` on every ERC-20 Transfer) → `function-results`. Reports sustained events/s
+/// from start to the last result, and when each stage finished, which names the bottleneck.
+enum PipelineBenchmark {
+    static func run(_ options: BenchOptions) async throws {
+        let module = try Data(
+            contentsOf: DevnetProcess.repositoryRoot.appendingPathComponent("examples/build-out/large-transfer.wasm"))
+        print(
+            "## pipeline (embedded): devnet with \(options.blocks) prebuilt blocks of \(options.transactionsPerBlock) transactions, every role in this process"
+        )
+        let devnet = try DevnetProcess(
+            arguments: [
+                "--prebuild-blocks", "\(options.blocks)", "--prebuild-txs-per-block", "\(options.transactionsPerBlock)",
+            ],
+            timeout: .seconds(3_600))
+        defer { devnet.stop() }
+        let client = ChainRPCClient(pool: EndpointPool(endpoints: [JSONRPCEndpoint(url: devnet.httpURL)]))
+        let head = try await client.blockNumber()
+        let logs = try await client.logs(from: 0, to: head)
+        let transferTopic =
+            "0x" + Hex.encode(Keccak256.hash(Array("Transfer(address,address,uint256)".utf8)), prefix: false)
+        let transfers = logs.filter { $0.topics.count == 3 && $0.topics[0].lowercased() == transferTopic }.count
+        print("devnet: \(head + 1) blocks, \(logs.count) events, \(transfers) ERC-20 transfers (one invocation each)")
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-pipeline-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = try await EmbeddedEventLog.open(configuration: EmbeddedLogConfiguration(directory: directory.path))
+        for topic in StandardTopic.all {
+            try await log.createTopic(TopicConfiguration(name: topic.name, partitions: 3, compacted: topic.compacted))
+        }
+        var manifest = Tributary_V1_FunctionManifest()
+        manifest.abi = .raw
+        manifest.environment = ["THRESHOLD": "1000000000000000000000"]
+        let function = RegistryRecords.function(
+            name: "large-transfer", version: 1, module: Array(module), manifest: manifest)
+        var trigger = Tributary_V1_TriggerRecord()
+        trigger.id = "large-transfer-erc20"
+        trigger.functionName = "large-transfer"
+        trigger.event = "erc20.Transfer"
+        trigger.finality.instant = true
+        _ = try await log.append(
+            try RegistryRecords.appends(for: function, encoding: .json)
+                + [try RegistryRecords.append(for: trigger, encoding: .json)])
+
+        let abis = try ABIRegistryBuilder.configured([])
+        let chain = ChainAdapterConfiguration(
+            name: "devnet", chainID: devnet.chainID, endpoints: [JSONRPCEndpoint(url: devnet.httpURL)],
+            start: .number(0),
+            confirmations: 4, pollInterval: .milliseconds(500))
+        let services: [@Sendable () async throws -> Void] = [
+            { try await ChainAdapterService(configuration: chain, log: log, encoding: .json).run() },
+            { try await ProcessorService(log: log, abis: abis, configuration: .init(encoding: .json)).run() },
+            { try await RouterService(log: log, abis: abis, configuration: .init(encoding: .json)).run() },
+            { try await FunctionHostService(log: log, configuration: .init(encoding: .json)).run() },
+        ]
+        let started = ContinuousClock.now
+        let tasks = services.map { service in Task { try await service() } }
+        // Stage completion: the last raw block record (the adapter emits the head block last; later
+        // records are finality updates), every canonical event, invocation and result.
+        var finished: [String: Duration] = [:]
+        let stages: [(String, String, Int)] = [
+            ("canonical-events", StandardTopic.canonicalEvents.name, logs.count),
+            ("function-invocations", StandardTopic.functionInvocations.name, transfers),
+            ("function-results", StandardTopic.functionResults.name, transfers),
+        ]
+        while finished.count < stages.count + 1 {
+            if finished["raw-events"] == nil, try await adapterReached(head, in: log) {
+                finished["raw-events"] = ContinuousClock.now - started
+            }
+            for (name, topic, target) in stages where finished[name] == nil {
+                let count = try await log.describeTopic(topic).partitions.reduce(0) { $0 + Int($1.endOffset) }
+                if count >= target { finished[name] = ContinuousClock.now - started }
+            }
+            guard ContinuousClock.now - started < .seconds(1_800) else {
+                print("timed out; finished stages: \(finished.keys.sorted())")
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        tasks.forEach { $0.cancel() }
+        for task in tasks { _ = try? await task.value }
+        try await log.shutdown()
+        let total = finished["function-results"] ?? (ContinuousClock.now - started)
+        for stage in ["raw-events", "canonical-events", "function-invocations", "function-results"] {
+            let seconds = finished[stage]?.secondsValue ?? .nan
+            print(
+                "\(stage.padding(toLength: 22, withPad: " ", startingAt: 0)) complete after \(String(format: "%7.2f", seconds)) s  (\(String(format: "%8.0f", Double(logs.count) / seconds)) events/s)"
+            )
+        }
+        print(
+            "end to end: \(logs.count) events in \(String(format: "%.2f", total.secondsValue)) s = \(String(format: "%.0f", Double(logs.count) / total.secondsValue)) events/s; resident memory \(String(format: "%.0f", residentMemoryMiB())) MiB"
+        )
+    }
+
+    /// Whether `raw-events` holds a record of block `head`.
+    private static func adapterReached(_ head: UInt64, in log: any EventLog) async throws -> Bool {
+        let description = try await log.describeTopic(StandardTopic.rawEvents.name)
+        for partition in description.partitions where partition.endOffset > 0 {
+            let reader = try await log.makeReader(
+                from: [
+                    TopicPartition(topic: StandardTopic.rawEvents.name, partition: partition.partition): .offset(
+                        max(0, partition.endOffset - 20))
+                ])
+            let records = try await reader.poll(maxRecords: 20, timeout: .milliseconds(50))
+            await reader.close()
+            for record in records {
+                let raw = try RecordEncoding.decode(
+                    Tributary_V1_RawBlockRecord.self, from: record.value ?? [], contentType: record.contentType)
+                if raw.block.number >= head { return true }
+            }
+        }
+        return false
+    }
+}
