@@ -66,6 +66,7 @@ enum PipelineBenchmark {
             { try await RouterService(log: log, abis: abis, configuration: .init(encoding: .json)).run() },
             { try await FunctionHostService(log: log, configuration: .init(encoding: .json)).run() },
         ]
+        let progress = try await AdapterProgress(log: log)
         let started = ContinuousClock.now
         let tasks = services.map { service in Task { try await service() } }
         // Stage completion: the last raw block record (the adapter emits the head block last; later
@@ -77,7 +78,7 @@ enum PipelineBenchmark {
             ("function-results", StandardTopic.functionResults.name, transfers),
         ]
         while finished.count < stages.count + 1 {
-            if finished["raw-events"] == nil, try await adapterReached(head, in: log) {
+            if finished["raw-events"] == nil, try await progress.reached(head) {
                 finished["raw-events"] = ContinuousClock.now - started
             }
             for (name, topic, target) in stages where finished[name] == nil {
@@ -90,6 +91,7 @@ enum PipelineBenchmark {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+        await progress.close()
         tasks.forEach { $0.cancel() }
         for task in tasks { _ = try? await task.value }
         try await log.shutdown()
@@ -105,23 +107,24 @@ enum PipelineBenchmark {
         )
     }
 
-    /// Whether `raw-events` holds a record of block `head`.
-    private static func adapterReached(_ head: UInt64, in log: any EventLog) async throws -> Bool {
-        let description = try await log.describeTopic(StandardTopic.rawEvents.name)
-        for partition in description.partitions where partition.endOffset > 0 {
-            let reader = try await log.makeReader(
-                from: [
-                    TopicPartition(topic: StandardTopic.rawEvents.name, partition: partition.partition): .offset(
-                        max(0, partition.endOffset - 20))
-                ])
-            let records = try await reader.poll(maxRecords: 20, timeout: .milliseconds(50))
-            await reader.close()
-            for record in records {
+    /// Follows `raw-events` and tells when the adapter has emitted block `head`.
+    private final class AdapterProgress {
+        private let reader: any LogReader
+        private(set) var highest: UInt64 = 0
+
+        init(log: any EventLog) async throws {
+            reader = try await log.makeReader(topic: StandardTopic.rawEvents.name, from: .earliest)
+        }
+
+        func reached(_ head: UInt64) async throws -> Bool {
+            for record in try await reader.poll(maxRecords: 1_000, timeout: .milliseconds(1)) {
                 let raw = try RecordEncoding.decode(
                     Tributary_V1_RawBlockRecord.self, from: record.value ?? [], contentType: record.contentType)
-                if raw.block.number >= head { return true }
+                highest = max(highest, raw.block.number)
             }
+            return highest >= head
         }
-        return false
+
+        func close() async { await reader.close() }
     }
 }
