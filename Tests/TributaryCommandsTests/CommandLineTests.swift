@@ -104,7 +104,11 @@ import TributaryTesting
         #expect(adapterWithoutChain.status != 0)
         #expect(adapterWithoutChain.standardError.contains("the adapter role needs a chain"))
 
-        for outcome in [unknownTopic, badConfig, corruptRun, unknownRole, adapterWithoutChain] {
+        let deadRPC = try runner.run(["dev", "--once", "--data", data.path, "--rpc", "http://127.0.0.1:1"])
+        #expect(deadRPC.status != 0)
+        #expect(deadRPC.standardError.contains("--rpc http://127.0.0.1:1: cannot read eth_chainId"))
+
+        for outcome in [unknownTopic, badConfig, corruptRun, unknownRole, adapterWithoutChain, deadRPC] {
             let lines = outcome.standardError.split(separator: "\n").filter { !$0.isEmpty }
             #expect(lines.count <= 2, "expected a short error, got: \(outcome.standardError)")
             #expect(!outcome.standardError.contains("Fatal error"))
