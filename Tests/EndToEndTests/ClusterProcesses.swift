@@ -74,7 +74,7 @@ final class MockKafkaProcess: Sendable {
     init(partitions: Int) async throws {
         let runner = try CommandRunner(executableNamed: "tributary-kafka-mock")
         process = WatchedProcess(name: "tributary-kafka-mock", try runner.start(["--partitions", String(partitions)]))
-        let ready = try await process.waitFor(#"READY [^\n]+"#)
+        let ready = try await process.waitFor(#"READY [^\n]+"#, timeout: .seconds(120))
         bootstrapServers = String(ready.dropFirst("READY ".count))
     }
 

@@ -27,6 +27,8 @@ struct BenchOptions: Sendable {
     var naive = false
     var bursts = false
     var batched = false
+    /// Pipeline: the paced latency run instead of the throughput run.
+    var paced = false
     var seconds = 10
 
     init(arguments: [String]) {
@@ -46,6 +48,7 @@ struct BenchOptions: Sendable {
             case "--naive": naive = true
             case "--bursts": bursts = true
             case "--batched": batched = true
+            case "--paced": paced = true
             case "--seconds": seconds = iterator.next().flatMap(Int.init) ?? seconds
             default: print("ignoring unknown option \(argument)")
             }

@@ -16,8 +16,7 @@ import TributaryTesting
 /// from start to the last result, and when each stage finished, which names the bottleneck.
 enum PipelineBenchmark {
     static func run(_ options: BenchOptions) async throws {
-        let module = try Data(
-            contentsOf: DevnetProcess.repositoryRoot.appendingPathComponent("examples/build-out/large-transfer.wasm"))
+        if options.paced { return try await runPaced(options) }
         print(
             "## pipeline (embedded): devnet with \(options.blocks) prebuilt blocks of \(options.transactionsPerBlock) transactions, every role in this process"
         )
@@ -37,35 +36,7 @@ enum PipelineBenchmark {
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-pipeline-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let log = try await EmbeddedEventLog.open(configuration: EmbeddedLogConfiguration(directory: directory.path))
-        for topic in StandardTopic.all {
-            try await log.createTopic(TopicConfiguration(name: topic.name, partitions: 3, compacted: topic.compacted))
-        }
-        var manifest = Tributary_V1_FunctionManifest()
-        manifest.abi = .raw
-        manifest.environment = ["THRESHOLD": "1000000000000000000000"]
-        let function = RegistryRecords.function(
-            name: "large-transfer", version: 1, module: Array(module), manifest: manifest)
-        var trigger = Tributary_V1_TriggerRecord()
-        trigger.id = "large-transfer-erc20"
-        trigger.functionName = "large-transfer"
-        trigger.event = "erc20.Transfer"
-        trigger.finality.instant = true
-        _ = try await log.append(
-            try RegistryRecords.appends(for: function, encoding: .json)
-                + [try RegistryRecords.append(for: trigger, encoding: .json)])
-
-        let abis = try ABIRegistryBuilder.configured([])
-        let chain = ChainAdapterConfiguration(
-            name: "devnet", chainID: devnet.chainID, endpoints: [JSONRPCEndpoint(url: devnet.httpURL)],
-            start: .number(0),
-            confirmations: 4, pollInterval: .milliseconds(500))
-        let services: [@Sendable () async throws -> Void] = [
-            { try await ChainAdapterService(configuration: chain, log: log, encoding: .json).run() },
-            { try await ProcessorService(log: log, abis: abis, configuration: .init(encoding: .json)).run() },
-            { try await RouterService(log: log, abis: abis, configuration: .init(encoding: .json)).run() },
-            { try await FunctionHostService(log: log, configuration: .init(encoding: .json)).run() },
-        ]
+        let (log, services) = try await roles(following: devnet, in: directory, webSocket: false)
         let progress = try await AdapterProgress(log: log)
         let started = ContinuousClock.now
         let tasks = services.map { service in Task { try await service() } }
@@ -105,6 +76,107 @@ enum PipelineBenchmark {
         print(
             "end to end: \(logs.count) events in \(String(format: "%.2f", total.secondsValue)) s = \(String(format: "%.0f", Double(logs.count) / total.secondsValue)) events/s; resident memory \(String(format: "%.0f", residentMemoryMiB())) MiB"
         )
+    }
+
+    /// An embedded log in `directory` with the example function and its trigger deployed, and
+    /// the four pipeline roles over it following `devnet` from block 0.
+    private static func roles(
+        following devnet: DevnetProcess, in directory: URL, webSocket: Bool
+    ) async throws -> (EmbeddedEventLog, [@Sendable () async throws -> Void]) {
+        let module = try Data(
+            contentsOf: DevnetProcess.repositoryRoot.appendingPathComponent("examples/build-out/large-transfer.wasm"))
+        let log = try await EmbeddedEventLog.open(configuration: EmbeddedLogConfiguration(directory: directory.path))
+        for topic in StandardTopic.all {
+            try await log.createTopic(TopicConfiguration(name: topic.name, partitions: 3, compacted: topic.compacted))
+        }
+        var manifest = Tributary_V1_FunctionManifest()
+        manifest.abi = .raw
+        manifest.environment = ["THRESHOLD": "1000000000000000000000"]
+        let function = RegistryRecords.function(
+            name: "large-transfer", version: 1, module: Array(module), manifest: manifest)
+        var trigger = Tributary_V1_TriggerRecord()
+        trigger.id = "large-transfer-erc20"
+        trigger.functionName = "large-transfer"
+        trigger.event = "erc20.Transfer"
+        trigger.finality.instant = true
+        _ = try await log.append(
+            try RegistryRecords.appends(for: function, encoding: .json)
+                + [try RegistryRecords.append(for: trigger, encoding: .json)])
+
+        let abis = try ABIRegistryBuilder.configured([])
+        let chain = ChainAdapterConfiguration(
+            name: "devnet", chainID: devnet.chainID, endpoints: [JSONRPCEndpoint(url: devnet.httpURL)],
+            webSocketURL: webSocket ? devnet.webSocketURL : nil, start: .number(0),
+            confirmations: 4, pollInterval: .milliseconds(500))
+        let services: [@Sendable () async throws -> Void] = [
+            { try await ChainAdapterService(configuration: chain, log: log, encoding: .json).run() },
+            { try await ProcessorService(log: log, abis: abis, configuration: .init(encoding: .json)).run() },
+            { try await RouterService(log: log, abis: abis, configuration: .init(encoding: .json)).run() },
+            { try await FunctionHostService(log: log, configuration: .init(encoding: .json)).run() },
+        ]
+        return (log, services)
+    }
+
+    /// Latency at the rate the devnet sustains: blocks every second with `--rate` transactions/s
+    /// of traffic, for `--seconds`. Per result: its record's append time minus the append time
+    /// of the `raw-events` record that first carried its block (the adapter follows newHeads
+    /// over WebSocket). This leaves out the adapter's own fetch after newHeads and the WebSocket
+    /// hop to a client (measured by gateway-fanout).
+    static func runPaced(_ options: BenchOptions) async throws {
+        print(
+            "## pipeline latency (embedded): devnet mining every 1 s with \(options.rate) transactions/s of traffic, \(options.seconds) s"
+        )
+        let devnet = try DevnetProcess(arguments: ["--block-time", "1", "--traffic", "\(options.rate)"])
+        defer { devnet.stop() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-pipeline-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (log, services) = try await roles(following: devnet, in: directory, webSocket: true)
+        let tasks = services.map { service in Task { try await service() } }
+        try await Task.sleep(for: .seconds(options.seconds))
+        devnet.stop()
+        try await Task.sleep(for: .seconds(3))  // drain what the last blocks started
+        tasks.forEach { $0.cancel() }
+        for task in tasks { _ = try? await task.value }
+
+        var blockAppended: [String: Int64] = [:]
+        var events = 0
+        for record in try await readAll(StandardTopic.rawEvents.name, from: log) {
+            let raw = try RecordEncoding.decode(
+                Tributary_V1_RawBlockRecord.self, from: record.value ?? [], contentType: record.contentType)
+            if !raw.removed, blockAppended[raw.block.hash.lowercased()] == nil {
+                blockAppended[raw.block.hash.lowercased()] = record.timestampMilliseconds
+                events += raw.logs.count
+            }
+        }
+        var latencies: [Int64] = []
+        for record in try await readAll(StandardTopic.functionResults.name, from: log) {
+            let result = try RecordEncoding.decode(
+                Tributary_V1_InvocationResult.self, from: record.value ?? [], contentType: record.contentType)
+            // Event ids are `<namespace>:<reference>:<blockHash>:<logIndex>`.
+            let parts = result.eventID.split(separator: ":")
+            guard parts.count == 4, let appended = blockAppended[String(parts[2])] else { continue }
+            latencies.append(record.timestampMilliseconds - appended)
+        }
+        try await log.shutdown()
+        latencies.sort()
+        guard !latencies.isEmpty else { return print("no results") }
+        func percentile(_ p: Double) -> Int64 { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        print(
+            "\(events) events (\(String(format: "%.0f", Double(events) / Double(options.seconds))) events/s), \(latencies.count) results; raw-events append → result append: p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms, max \(latencies.last ?? 0) ms"
+        )
+    }
+
+    /// Every record of `topic`.
+    private static func readAll(_ topic: String, from log: any EventLog) async throws -> [LogRecord] {
+        let reader = try await log.makeReader(topic: topic, from: .earliest)
+        var records: [LogRecord] = []
+        while true {
+            let batch = try await reader.poll(maxRecords: 10_000, timeout: .milliseconds(200))
+            if batch.isEmpty { break }
+            records += batch
+        }
+        await reader.close()
+        return records
     }
 
     /// Follows `raw-events` and tells when the adapter has emitted block `head`.
