@@ -29,6 +29,8 @@ struct BenchOptions: Sendable {
     var batched = false
     /// Pipeline: the paced latency run instead of the throughput run.
     var paced = false
+    /// Pipeline: the embedded log with `synchronous=NORMAL` instead of FULL.
+    var normalDurability = false
     var seconds = 10
 
     init(arguments: [String]) {
@@ -49,6 +51,7 @@ struct BenchOptions: Sendable {
             case "--bursts": bursts = true
             case "--batched": batched = true
             case "--paced": paced = true
+            case "--durability-normal": normalDurability = true
             case "--seconds": seconds = iterator.next().flatMap(Int.init) ?? seconds
             default: print("ignoring unknown option \(argument)")
             }

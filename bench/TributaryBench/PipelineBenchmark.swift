@@ -36,7 +36,8 @@ enum PipelineBenchmark {
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-pipeline-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (log, services) = try await roles(following: devnet, in: directory, webSocket: false)
+        let (log, services) = try await roles(
+            following: devnet, in: directory, webSocket: false, durability: options.normalDurability ? .normal : .full)
         let progress = try await AdapterProgress(log: log)
         let started = ContinuousClock.now
         let tasks = services.map { service in Task { try await service() } }
@@ -81,11 +82,13 @@ enum PipelineBenchmark {
     /// An embedded log in `directory` with the example function and its trigger deployed, and
     /// the four pipeline roles over it following `devnet` from block 0.
     private static func roles(
-        following devnet: DevnetProcess, in directory: URL, webSocket: Bool
+        following devnet: DevnetProcess, in directory: URL, webSocket: Bool,
+        durability: EmbeddedLogConfiguration.Durability
     ) async throws -> (EmbeddedEventLog, [@Sendable () async throws -> Void]) {
         let module = try Data(
             contentsOf: DevnetProcess.repositoryRoot.appendingPathComponent("examples/build-out/large-transfer.wasm"))
-        let log = try await EmbeddedEventLog.open(configuration: EmbeddedLogConfiguration(directory: directory.path))
+        let log = try await EmbeddedEventLog.open(
+            configuration: EmbeddedLogConfiguration(directory: directory.path, durability: durability))
         for topic in StandardTopic.all {
             try await log.createTopic(TopicConfiguration(name: topic.name, partitions: 3, compacted: topic.compacted))
         }
@@ -130,7 +133,8 @@ enum PipelineBenchmark {
         defer { devnet.stop() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-pipeline-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (log, services) = try await roles(following: devnet, in: directory, webSocket: true)
+        let (log, services) = try await roles(
+            following: devnet, in: directory, webSocket: true, durability: options.normalDurability ? .normal : .full)
         let tasks = services.map { service in Task { try await service() } }
         try await Task.sleep(for: .seconds(options.seconds))
         devnet.stop()
