@@ -152,7 +152,18 @@ enum PipelineBenchmark {
                 events += raw.logs.count
             }
         }
+        // First append time per event id in the middle stages (both are keyed by event id).
+        var firstAppended: [String: [String: Int64]] = [:]
+        for topic in [StandardTopic.canonicalEvents.name, StandardTopic.functionInvocations.name] {
+            for record in try await readAll(topic, from: log) {
+                let key = String(decoding: record.key ?? [], as: UTF8.self)
+                if firstAppended[topic, default: [:]][key] == nil {
+                    firstAppended[topic, default: [:]][key] = record.timestampMilliseconds
+                }
+            }
+        }
         var latencies: [Int64] = []
+        var stageLatencies: [String: [Int64]] = [:]
         for record in try await readAll(StandardTopic.functionResults.name, from: log) {
             let result = try RecordEncoding.decode(
                 Tributary_V1_InvocationResult.self, from: record.value ?? [], contentType: record.contentType)
@@ -160,11 +171,26 @@ enum PipelineBenchmark {
             let parts = result.eventID.split(separator: ":")
             guard parts.count == 4, let appended = blockAppended[String(parts[2])] else { continue }
             latencies.append(record.timestampMilliseconds - appended)
+            if let canonical = firstAppended[StandardTopic.canonicalEvents.name]?[result.eventID],
+                let invocation = firstAppended[StandardTopic.functionInvocations.name]?[result.eventID]
+            {
+                stageLatencies["processor", default: []].append(canonical - appended)
+                stageLatencies["router", default: []].append(invocation - canonical)
+                stageLatencies["wasm-host", default: []].append(record.timestampMilliseconds - invocation)
+            }
         }
         try await log.shutdown()
         latencies.sort()
         guard !latencies.isEmpty else { return print("no results") }
-        func percentile(_ p: Double) -> Int64 { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        func percentile(_ values: [Int64], _ p: Double) -> Int64 {
+            let sorted = values.sorted()
+            return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+        }
+        func percentile(_ p: Double) -> Int64 { percentile(latencies, p) }
+        for stage in ["processor", "router", "wasm-host"] {
+            let values = stageLatencies[stage] ?? []
+            print("  \(stage): p50 \(percentile(values, 0.5)) ms, p99 \(percentile(values, 0.99)) ms")
+        }
         print(
             "\(events) events (\(String(format: "%.0f", Double(events) / Double(options.seconds))) events/s), \(latencies.count) results; raw-events append → result append: p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms, max \(latencies.last ?? 0) ms"
         )
