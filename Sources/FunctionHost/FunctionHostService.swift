@@ -162,16 +162,16 @@ public struct FunctionHostService: Service {
         }
         let status = outcome.status
         Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")]).increment()
-        // The ids that let an operator follow one invocation from its event to its result.
-        let ids: Logger.Metadata = [
-            "invocation": "\(request.invocationID)", "event": "\(request.event.id)",
-            "function": "\(function.name)@\(function.version)", "status": "\(status)",
-        ]
         // Debug level: a failing function can fail thousands of times a second; the status
-        // counter and the result's `error` carry the failure at any level.
+        // counter and the result's `error` carry the failure at any level. The metadata is an
+        // autoclosure, so the ids are only formatted when debug logging is on.
         logger.debug(
             status == .ok ? "invocation completed" : "invocation failed",
-            metadata: status == .ok ? ids : ids.merging(["error": "\(outcome.error)"]) { $1 })
+            metadata: [
+                "invocation": "\(request.invocationID)", "event": "\(request.event.id)",
+                "function": "\(function.name)@\(function.version)", "status": "\(status)",
+                "error": "\(outcome.error)",
+            ])
         Timer(label: "tributary_wasm_host_invocation_duration_seconds").recordNanoseconds(
             outcome.duration.wholeNanoseconds)
         Recorder(label: "tributary_wasm_host_fuel_used").record(Int64(clamping: outcome.fuelUsed))

@@ -97,3 +97,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
+
+extension GatewayError {
+    /// A server of this module (`what`) could not bind `host`:`port`; `setting` is the key to change.
+    static func portInUse(_ what: String, host: String, port: Int, setting: String) -> GatewayError {
+        GatewayError(
+            .serviceUnavailable, .unavailable,
+            "the \(what) cannot listen on \(host):\(port): the port is in use (set \(setting), or stop the other process)"
+        )
+    }
+}

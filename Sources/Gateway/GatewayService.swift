@@ -95,10 +95,8 @@ public struct GatewayService: Service {
                 do {
                     try await application.run()
                 } catch let error as IOError where error.errnoCode == EADDRINUSE {
-                    throw GatewayError(
-                        .serviceUnavailable, .unavailable,
-                        "the gateway cannot listen on \(configuration.host):\(configuration.port): the port is in use (set gateway.port, or stop the other process)"
-                    )
+                    throw GatewayError.portInUse(
+                        "gateway", host: configuration.host, port: configuration.port, setting: "gateway.port")
                 }
                 group.cancelAll()
             }

@@ -63,10 +63,7 @@ public struct OperationsServer: Service {
         do {
             try await application.run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
-            throw GatewayError(
-                .serviceUnavailable, .unavailable,
-                "the operations endpoints cannot listen on \(host):\(port): the port is in use (set operations.port, or 0 for any free port)"
-            )
+            throw GatewayError.portInUse("operations endpoints", host: host, port: port, setting: "operations.port")
         }
     }
 

@@ -185,18 +185,21 @@ public struct RouterService: Service {
         request.attempt = 1
         request.deadline = Google_Protobuf_Timestamp(
             date: Date().addingTimeInterval(configuration.invocationDeadline.secondsValue))
-        let ids: Logger.Metadata = [
-            "invocation": "\(request.invocationID)", "event": "\(delivery.event.id)", "trigger": "\(trigger.id)",
-            "function": "\(trigger.functionName)",
-        ]
+        // Built only when a line is logged (the metadata argument is an autoclosure).
+        func ids(_ extra: Logger.Metadata = [:]) -> Logger.Metadata {
+            extra.merging([
+                "invocation": "\(request.invocationID)", "event": "\(delivery.event.id)", "trigger": "\(trigger.id)",
+                "function": "\(trigger.functionName)",
+            ]) { $1 }
+        }
         let value: [UInt8]
         do {
             value = try configuration.encoding.encode(request)
         } catch {
-            logger.error("invocation cannot be encoded", metadata: ids.merging(["reason": "\(error)"]) { $1 })
+            logger.error("invocation cannot be encoded", metadata: ids(["reason": "\(error)"]))
             return nil
         }
-        logger.debug(delivery.event.removed ? "retraction routed" : "invocation routed", metadata: ids)
+        logger.debug(delivery.event.removed ? "retraction routed" : "invocation routed", metadata: ids())
         return OutgoingRecord(
             topic: StandardTopic.functionInvocations.name, key: Array(delivery.event.id.utf8), value: value,
             headers: [RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)])

@@ -43,8 +43,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         var logger = options.makeLogger()
         logger.logLevel = options.verbose ? .debug : .info
-        let log = try await EventLogFactory.makeLog(configuration, logger: logger)
-        do {
+        try await withEventLog(configuration, logger: logger) { log in
             try await EventLogFactory.createStandardTopics(in: log, configuration: configuration)
             Observability.bootstrap()
             let assembly = RoleAssembly(configuration: configuration, log: log, logger: logger)
@@ -68,11 +67,7 @@ struct RunCommand: AsyncParsableCommand {
                     services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
             print("tributary run: stopped")
-        } catch {
-            try? await log.shutdown()
-            throw error
         }
-        try await log.shutdown()
     }
 
     /// The roles named on the command line (`all` for every role).
