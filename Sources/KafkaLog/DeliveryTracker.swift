@@ -6,24 +6,37 @@ import Synchronization
 /// Each append opens a batch; every record it enqueues carries a message opaque that encodes
 /// the batch id (high 32 bits) and the record's index in the batch (low 32 bits), so a report
 /// can never point at freed memory: a report for a batch that is gone is ignored. The append
-/// suspends in ``wait(for:)`` until every record of its batch has a report.
+/// suspends in ``wait(for:)`` until every record of its batch has a report. Reports carry only
+/// partition and offset (the append knows its records' topics), so the poll thread, which
+/// serves every report, builds no strings.
 final class DeliveryTracker: Sendable {
+    /// Where one record landed in its topic.
+    struct Delivery: Sendable, Equatable {
+        var partition: Int32
+        var offset: Int64
+
+        /// A record without a report yet; real partitions are never negative.
+        static let pending = Delivery(partition: .min, offset: .min)
+        /// A record whose report carried an error.
+        static let failed = Delivery(partition: -1, offset: -1)
+    }
+
     /// The bookkeeping of the open batches, changed only under the lock.
     struct State {
         struct Batch {
-            var positions: [RecordPosition?]
+            var deliveries: [Delivery]
             var outstanding: Int
             var failure: EventLogError?
-            var continuation: CheckedContinuation<[RecordPosition], any Error>?
+            var continuation: CheckedContinuation<[Delivery], any Error>?
 
             /// Stores one report; `false` when the index is out of range or already reported.
-            mutating func record(index: Int, outcome: Result<RecordPosition, EventLogError>) -> Bool {
-                guard positions.indices.contains(index), positions[index] == nil else { return false }
+            mutating func record(index: Int, outcome: Result<Delivery, EventLogError>) -> Bool {
+                guard deliveries.indices.contains(index), deliveries[index] == .pending else { return false }
                 switch outcome {
-                case .success(let position): positions[index] = position
+                case .success(let delivery): deliveries[index] = delivery
                 case .failure(let error):
                     failure = failure ?? error
-                    positions[index] = RecordPosition(topic: "", partition: -1, offset: -1)
+                    deliveries[index] = .failed
                 }
                 outstanding -= 1
                 return true
@@ -33,7 +46,7 @@ final class DeliveryTracker: Sendable {
         /// What to do after a change, outside the lock.
         enum Action {
             case none
-            case resume(CheckedContinuation<[RecordPosition], any Error>, Result<[RecordPosition], any Error>)
+            case resume(CheckedContinuation<[Delivery], any Error>, Result<[Delivery], any Error>)
         }
 
         var batches: [UInt32: Batch] = [:]
@@ -43,23 +56,37 @@ final class DeliveryTracker: Sendable {
         mutating func open(count: Int) throws -> UInt32 {
             if let closedReason { throw EventLogError(.closed, closedReason) }
             repeat { lastID &+= 1 } while lastID == 0 || batches[lastID] != nil
-            batches[lastID] = Batch(positions: Array(repeating: nil, count: count), outstanding: count)
+            batches[lastID] = Batch(deliveries: Array(repeating: .pending, count: count), outstanding: count)
             return lastID
         }
 
-        mutating func report(
-            batch id: UInt32, index: Int, outcome: Result<RecordPosition, EventLogError>
-        )
-            -> Action
-        {
-            // Optional chaining on the subscript updates the batch in place; copying it out
-            // would copy its positions array and make every report O(batch size).
-            guard batches[id]?.record(index: index, outcome: outcome) == true else { return .none }
-            return finishIfDone(id)
+        /// Applies reports in arrival order; returns the appends to resume. Consecutive reports
+        /// of one batch (librdkafka reports a produce request's records together) share one
+        /// lookup.
+        mutating func apply(_ reports: [Report]) -> [Action] {
+            var actions: [Action] = []
+            var next = 0
+            while next < reports.count {
+                let id = reports[next].batch
+                // Taken out of the dictionary so its array is uniquely referenced and updated in
+                // place; copying it would make every report O(batch size).
+                guard var batch = batches.removeValue(forKey: id) else {
+                    while next < reports.count, reports[next].batch == id { next += 1 }  // abandoned
+                    continue
+                }
+                while next < reports.count, reports[next].batch == id {
+                    _ = batch.record(index: reports[next].index, outcome: reports[next].outcome)
+                    next += 1
+                }
+                batches[id] = batch
+                let action = finishIfDone(id)
+                if case .resume = action { actions.append(action) }
+            }
+            return actions
         }
 
         mutating func install(
-            _ continuation: CheckedContinuation<[RecordPosition], any Error>, batch id: UInt32
+            _ continuation: CheckedContinuation<[Delivery], any Error>, batch id: UInt32
         )
             -> Action
         {
@@ -78,18 +105,35 @@ final class DeliveryTracker: Sendable {
             }
             batches.removeValue(forKey: id)
             if let failure = batch.failure { return .resume(continuation, .failure(failure)) }
-            return .resume(continuation, .success(batch.positions.map { $0! }))
+            return .resume(continuation, .success(batch.deliveries))
         }
 
         /// Fails every open batch and refuses new ones.
-        mutating func close(reason: String) -> [CheckedContinuation<[RecordPosition], any Error>] {
+        mutating func close(reason: String) -> [CheckedContinuation<[Delivery], any Error>] {
             closedReason = reason
             defer { batches.removeAll() }
             return batches.values.compactMap(\.continuation)
         }
     }
 
+    /// One delivery report.
+    struct Report {
+        var opaque: UInt
+        var outcome: Result<Delivery, EventLogError>
+        var batch: UInt32 { UInt32(truncatingIfNeeded: opaque >> 32) }
+        var index: Int { Int(UInt32(truncatingIfNeeded: opaque)) }
+    }
+
+    /// Reports gathered while librdkafka serves callbacks, applied together by ``applyGathered()``.
+    private final class GatheredReports: @unchecked Sendable {
+        // @unchecked Sendable: only the thread inside `rd_kafka_poll` or `rd_kafka_flush` on the
+        // producer touches it, and the producer runs one of those at a time (the poll thread,
+        // then after it stopped, the shutdown flush).
+        var reports: [Report] = []
+    }
+
     private let state = Mutex(State())
+    private let gathered = GatheredReports()
 
     init() {}
 
@@ -103,17 +147,31 @@ final class DeliveryTracker: Sendable {
         UInt(id) << 32 | UInt(UInt32(truncatingIfNeeded: index))
     }
 
-    /// Records the delivery report of the record behind `opaque`.
-    func report(opaque: UInt, outcome: Result<RecordPosition, EventLogError>) {
-        let id = UInt32(truncatingIfNeeded: opaque >> 32)
-        let index = Int(UInt32(truncatingIfNeeded: opaque))
-        perform(state.withLock { $0.report(batch: id, index: index, outcome: outcome) })
+    /// Records the delivery report of the record behind `opaque` at once.
+    func report(opaque: UInt, outcome: Result<Delivery, EventLogError>) {
+        let actions = state.withLock { $0.apply([Report(opaque: opaque, outcome: outcome)]) }
+        actions.forEach(perform)
     }
 
-    /// Suspends until every record of batch `id` has a report; returns their positions in input order.
+    /// Keeps a report for the next ``applyGathered()``: the delivery callback, which librdkafka
+    /// calls once per record, takes no lock.
+    func gather(opaque: UInt, outcome: Result<Delivery, EventLogError>) {
+        gathered.reports.append(Report(opaque: opaque, outcome: outcome))
+    }
+
+    /// Applies the gathered reports under one lock and resumes the appends they complete. Call
+    /// it on the thread that polled, after `rd_kafka_poll` or `rd_kafka_flush` returned.
+    func applyGathered() {
+        guard !gathered.reports.isEmpty else { return }
+        let actions = state.withLock { [gathered] in $0.apply(gathered.reports) }
+        gathered.reports.removeAll(keepingCapacity: true)
+        actions.forEach(perform)
+    }
+
+    /// Suspends until every record of batch `id` has a report; returns where they landed, in input order.
     ///
     /// - Throws: the first failed report's error, or `.closed` when the log shut down first.
-    func wait(for id: UInt32) async throws -> [RecordPosition] {
+    func wait(for id: UInt32) async throws -> [Delivery] {
         try await withCheckedThrowingContinuation { continuation in
             perform(state.withLock { $0.install(continuation, batch: id) })
         }

@@ -108,21 +108,21 @@ private func kafkaStatisticsCallback(
     return 0
 }
 
-/// Delivery reports (served by the producer's poll thread) into the delivery tracker.
+/// Delivery reports (served by the producer's poll thread) gathered for the delivery tracker.
 private func kafkaDeliveryCallback(
     handle: OpaquePointer?, message: UnsafePointer<rd_kafka_message_t>?, opaque: UnsafeMutableRawPointer?
 ) {
     guard let message, let context = KafkaClientContext.borrow(opaque), let deliveries = context.deliveries
     else { return }
     let report = message.pointee
-    let topic = report.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
     let key = UInt(bitPattern: report._private)
     if report.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        let position = RecordPosition(topic: topic, partition: Int(report.partition), offset: report.offset)
-        deliveries.report(opaque: key, outcome: .success(position))
+        let delivery = DeliveryTracker.Delivery(partition: report.partition, offset: report.offset)
+        deliveries.gather(opaque: key, outcome: .success(delivery))
     } else {
+        let topic = report.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
         let error = EventLogError(kafka: report.err, "appending to '\(topic)'")
-        deliveries.report(opaque: key, outcome: .failure(error))
+        deliveries.gather(opaque: key, outcome: .failure(error))
     }
 }
 

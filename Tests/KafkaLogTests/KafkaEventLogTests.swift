@@ -157,7 +157,7 @@ struct DeliveryTrackerTests {
         for index in [2, 0, 1] {
             tracker.report(
                 opaque: DeliveryTracker.opaque(batch: batch, index: index),
-                outcome: .success(RecordPosition(topic: "t", partition: index, offset: Int64(10 + index))))
+                outcome: .success(.init(partition: Int32(index), offset: Int64(10 + index))))
         }
         let positions = try await tracker.wait(for: batch)
         #expect(positions.map(\.offset) == [10, 11, 12])
@@ -175,7 +175,7 @@ struct DeliveryTrackerTests {
             outcome: .failure(EventLogError(.timeout, "timed out")))
         tracker.report(
             opaque: DeliveryTracker.opaque(batch: batch, index: 1),
-            outcome: .success(RecordPosition(topic: "t", partition: 0, offset: 1)))
+            outcome: .success(.init(partition: 0, offset: 1)))
         let error = await #expect(throws: EventLogError.self) { try await waiting.value }
         #expect(error?.code == .timeout)
     }

@@ -70,14 +70,24 @@ struct BenchOptions: Sendable {
 /// Times a block and reports records per second.
 func measure(_ label: String, records: Int, _ body: () async throws -> Void) async rethrows -> Double {
     let start = ContinuousClock.now
+    let cpuStart = processCPUSeconds()
     try await body()
     let elapsed = ContinuousClock.now - start
+    let cpu = processCPUSeconds() - cpuStart
     let seconds = elapsed.secondsValue
     let rate = Double(records) / seconds
     print(
-        "\(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", rate)) records/s  (\(records) in \(String(format: "%.3f", seconds)) s)"
+        "\(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", rate)) records/s  (\(records) in \(String(format: "%.3f", seconds)) s, CPU \(String(format: "%.3f", cpu)) s)"
     )
     return rate
+}
+
+/// CPU time (user + system, every thread) this process has used, in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
 }
 
 /// This process's resident set size in MiB, from /proc.
