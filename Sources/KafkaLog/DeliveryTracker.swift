@@ -26,12 +26,14 @@ final class DeliveryTracker: Sendable {
         struct Batch {
             var deliveries: [Delivery]
             var outstanding: Int
-            var failure: EventLogError?
+            var failure: (any Error)?
             var continuation: CheckedContinuation<[Delivery], any Error>?
 
             /// Stores one report; `false` when the index is out of range or already reported.
             mutating func record(index: Int, outcome: Result<Delivery, EventLogError>) -> Bool {
-                guard deliveries.indices.contains(index), deliveries[index] == .pending else { return false }
+                guard outstanding > 0, deliveries.indices.contains(index), deliveries[index] == .pending else {
+                    return false  // out of range, reported twice, or the batch already failed
+                }
                 switch outcome {
                 case .success(let delivery): deliveries[index] = delivery
                 case .failure(let error):
@@ -71,7 +73,7 @@ final class DeliveryTracker: Sendable {
                 // Taken out of the dictionary so its array is uniquely referenced and updated in
                 // place; copying it would make every report O(batch size).
                 guard var batch = batches.removeValue(forKey: id) else {
-                    while next < reports.count, reports[next].batch == id { next += 1 }  // abandoned
+                    while next < reports.count, reports[next].batch == id { next += 1 }  // finished or failed
                     continue
                 }
                 while next < reports.count, reports[next].batch == id {
@@ -95,6 +97,14 @@ final class DeliveryTracker: Sendable {
                     continuation, .failure(EventLogError(.closed, closedReason ?? "the append was abandoned")))
             }
             batches[id]!.continuation = continuation
+            return finishIfDone(id)
+        }
+
+        /// Fails batch `id` at once: later reports for it are ignored.
+        mutating func fail(_ id: UInt32, with error: any Error) -> Action {
+            guard batches[id] != nil else { return .none }
+            batches[id]!.failure = error
+            batches[id]!.outstanding = 0
             return finishIfDone(id)
         }
 
@@ -127,8 +137,8 @@ final class DeliveryTracker: Sendable {
     /// Reports gathered while librdkafka serves callbacks, applied together by ``applyGathered()``.
     private final class GatheredReports: @unchecked Sendable {
         // @unchecked Sendable: only the thread inside `rd_kafka_poll` or `rd_kafka_flush` on the
-        // producer touches it, and the producer runs one of those at a time (the poll thread,
-        // then after it stopped, the shutdown flush).
+        // producer touches it, and the producer runs one of those at a time (its thread, then
+        // after that stopped, the shutdown flush).
         var reports: [Report] = []
     }
 
@@ -177,9 +187,10 @@ final class DeliveryTracker: Sendable {
         }
     }
 
-    /// Forgets batch `id` (its enqueueing failed); later reports for it are ignored.
-    func abandon(_ id: UInt32) {
-        _ = state.withLock { $0.batches.removeValue(forKey: id) }
+    /// Fails batch `id` with `error` (its records could not all be enqueued); its append gets
+    /// the error once it waits, and later reports for it are ignored.
+    func fail(_ id: UInt32, with error: any Error) {
+        perform(state.withLock { $0.fail(id, with: error) })
     }
 
     /// Fails every waiting append with `.closed` and `reason`, and refuses new batches.

@@ -41,6 +41,25 @@ struct KafkaFailureTests {
         await cluster.close()
     }
 
+    @Test("an append waiting for room in a full producer queue can be cancelled, and the log keeps serving")
+    func cancelWhileQueueFull() async throws {
+        let cluster = try KafkaTestCluster()
+        try await cluster.createTopic(TopicConfiguration(name: "full", partitions: 2))
+        let log = try cluster.openLog { $0.maxQueuedMessages = 50 }
+        _ = try await log.append([OutgoingRecord(topic: "full", key: "first", value: [1])])  // caches the metadata
+        try await cluster.setAllBrokersDown(true)
+        let records = (0..<1_000).map { OutgoingRecord(topic: "full", key: "k\($0 % 20)", value: Array("\($0)".utf8)) }
+        let stuck = Task { try await log.append(records) }
+        try await Task.sleep(for: .milliseconds(500))  // lets the queue fill; not a wait for a result
+        stuck.cancel()
+        await #expect(throws: CancellationError.self) { try await stuck.value }
+        try await cluster.setAllBrokersDown(false)
+        let after = (0..<10).map { OutgoingRecord(topic: "full", key: "after", value: Array("after-\($0)".utf8)) }
+        #expect(try await log.append(after).count == 10)
+        try await log.shutdown()
+        await cluster.close()
+    }
+
     @Test("an unreachable broker gives a clear error instead of hanging")
     func unreachableBroker() async throws {
         let configuration = KafkaConfiguration(

@@ -85,13 +85,21 @@ enum KafkaLogBenchmark {
                 })
             if round % 2 == 0 { rawRates.append(try await raw(round)) }
         }
+        // This machine drifts between a fast and a slow mode for seconds at a time, so each
+        // round's wrapper rates are divided by the same round's raw rate.
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        let rawMedian = median(rawRates)
+        let concurrentRatios = zip(concurrentRates, rawRates).map { $0 / $1 }
+        let oneBatchRatios = zip(oneBatchRates, rawRates).map { $0 / $1 }
+        print(
+            "per-round ratios, 16 producers: "
+                + concurrentRatios.map { String(format: "%.2f", $0) }.joined(separator: " ")
+                + "; one batch: " + oneBatchRatios.map { String(format: "%.2f", $0) }.joined(separator: " "))
         print(
             String(
-                format: "medians over %d rounds: raw %.0f, 16 producers %.0f (ratio %.2f), one batch %.0f (ratio %.2f)",
-                rounds, rawMedian, median(concurrentRates), median(concurrentRates) / rawMedian,
-                median(oneBatchRates), median(oneBatchRates) / rawMedian))
+                format:
+                    "medians over %d rounds: raw %.0f, 16 producers %.0f, one batch %.0f; median ratio 16 producers %.2f, one batch %.2f",
+                rounds, median(rawRates), median(concurrentRates), median(oneBatchRates), median(concurrentRatios),
+                median(oneBatchRatios)))
     }
 
     /// How batch size and concurrency shape the wrapper's rate (one cluster, one log).
