@@ -209,7 +209,11 @@ let package = Package(
             dependencies: ["Processor", "EVM", "EventLog", "TributaryModel", "TributaryTesting"],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "TributaryModelTests",
+            dependencies: ["TributaryModel", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "EventLogTests",
             dependencies: ["EventLog", "TributaryTesting"],

@@ -52,6 +52,7 @@ public struct FunctionHostService: Service {
     private let runtime: FunctionRuntime
     private let deployed = DeployedFunctions()
     private let limiter = ConcurrencyLimiter()
+    private let metrics = HostMetrics()
 
     /// Creates the role over `log`.
     public init(
@@ -143,11 +144,16 @@ public struct FunctionHostService: Service {
         case .success(let compiledFunction):
             let input = Self.input(for: request, environment: function.manifest.environment)
             var attempt = 1
+            let limit = Int(function.manifest.limits.maxConcurrency)
             while true {
-                outcome = await limiter.run(
-                    function.name, limit: Int(function.manifest.limits.maxConcurrency)
-                ) { [runtime] in
-                    await pool.run { runtime.execute(compiledFunction, input: input) }
+                if limit > 0 {
+                    outcome = await limiter.run(function.name, limit: limit) { [runtime] in
+                        await pool.run { runtime.execute(compiledFunction, input: input) }
+                    }
+                } else {
+                    // No per-function limit: the worker pool bounds concurrency, and the limiter
+                    // actor would only add two hops per invocation.
+                    outcome = await pool.run { [runtime] in runtime.execute(compiledFunction, input: input) }
                 }
                 guard outcome.status == .timeout else { break }
                 guard attempt < configuration.timeoutAttempts else {
@@ -161,7 +167,7 @@ public struct FunctionHostService: Service {
                 status: .invalidModule, output: [], logs: [], fuelUsed: 0, error: error.reason, duration: .zero)
         }
         let status = outcome.status
-        Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")]).increment()
+        metrics.invocations(status).increment()
         // Debug level: a failing function can fail thousands of times a second; the status
         // counter and the result's `error` carry the failure at any level. The metadata is an
         // autoclosure, so the ids are only formatted when debug logging is on.
@@ -172,9 +178,8 @@ public struct FunctionHostService: Service {
                 "function": "\(function.name)@\(function.version)", "status": "\(status)",
                 "error": "\(outcome.error)",
             ])
-        Timer(label: "tributary_wasm_host_invocation_duration_seconds").recordNanoseconds(
-            outcome.duration.wholeNanoseconds)
-        Recorder(label: "tributary_wasm_host_fuel_used").record(Int64(clamping: outcome.fuelUsed))
+        metrics.duration.recordNanoseconds(outcome.duration.wholeNanoseconds)
+        metrics.fuel.record(Int64(clamping: outcome.fuelUsed))
         var result = Tributary_V1_InvocationResult()
         result.invocationID = request.invocationID
         result.functionName = function.name
@@ -227,7 +232,7 @@ public struct FunctionHostService: Service {
         json += Array(",\"triggerId\":".utf8)
         JSONText.appendString(request.triggerID, to: &json)
         if request.hasEvent {
-            json += Array(",\"event\":".utf8) + ((try? request.event.jsonUTF8Bytes()) ?? Array("{}".utf8))
+            json += Array(",\"event\":".utf8) + ((try? DirectJSON.encode(request.event)) ?? Array("{}".utf8))
         } else if !request.input.isEmpty {
             json += Array(",\"input\":".utf8) + Array(request.input)
         }
@@ -293,5 +298,23 @@ final class DeployedFunctions: Sendable {
         }
         byContent.withLock { $0[key] = result }
         return result
+    }
+}
+
+/// The role's per-invocation metric handles, created once: making a handle goes through the
+/// metrics factory's registry (a lock and a lookup) every time.
+final class HostMetrics: Sendable {
+    let duration = Timer(label: "tributary_wasm_host_invocation_duration_seconds")
+    let fuel = Recorder(label: "tributary_wasm_host_fuel_used")
+    private let byStatus = Mutex<[Tributary_V1_InvocationStatus: Counter]>([:])
+
+    /// The invocation counter for `status`.
+    func invocations(_ status: Tributary_V1_InvocationStatus) -> Counter {
+        byStatus.withLock { counters in
+            if let counter = counters[status] { return counter }
+            let counter = Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")])
+            counters[status] = counter
+            return counter
+        }
     }
 }

@@ -34,7 +34,7 @@ struct StreamItem: Sendable {
             guard
                 let event = try? RecordEncoding.decode(
                     Tributary_V1_CanonicalEvent.self, from: value, contentType: record.contentType),
-                let payload = json ? value : try? event.jsonUTF8Bytes()
+                let payload = json ? value : try? DirectJSON.encode(event)
             else { return }
             decoded = .event(event)
             self.payload = payload
@@ -333,8 +333,15 @@ final class Fanout: Sendable {
         // `latest` starts exactly at the tail. Anything else joins only once its own reader has
         // reached the end of the log: the tail may itself be behind (it delivers what the
         // subscription already has, which is skipped), and records the tail is still catching up
-        // on must not arrive as a live burst that trips the slow-consumer limits.
-        let startsAtTail = subscriber.cursor.offsets == tail
+        // on must not arrive as a live burst that trips the slow-consumer limits. (A past start
+        // that happens to equal a tail which has not read the newest records yet is no exception:
+        // joining there turned a replay into such a burst.)
+        let startsAtTail: Bool
+        if case .latest = subscriber.subscription.start {
+            startsAtTail = subscriber.cursor.offsets == tail
+        } else {
+            startsAtTail = false
+        }
         if !(sharedTail && startsAtTail && broadcaster.join(subscriber)) {
             var readFrom: [TopicPartition: LogPosition] = [:]
             for (partition, offset) in subscriber.cursor.offsets {

@@ -246,7 +246,7 @@ struct RESTRoutes: Sendable {
         var bytes = Array("{\"evaluated\":\(events.count),\"matched\":\(matches.count),\"matches\":[".utf8)
         for (position, event) in matches.prefix(100).enumerated() {
             if position > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes += try event.jsonUTF8Bytes()
+            bytes += try DirectJSON.encode(event)
         }
         bytes += Array("]}".utf8)
         return Self.json(.ok, bytes: bytes)

@@ -305,14 +305,15 @@ final class ProducerThread: Sendable {
         _ pending: inout [Pending], topics: inout TopicHandles, scratch: ProduceScratch
     ) -> EnqueueProgress {
         var budget = Self.enqueueBudget
+        // Every cancelled append goes, not only the first: that one may wait for room for long.
+        pending.removeAll { waiting in
+            guard waiting.submission.isCancelled else { return false }
+            deliveries.fail(waiting.submission.batch, with: CancellationError())
+            return true
+        }
         while !pending.isEmpty {
             guard budget > 0 else { return .budgetSpent }
             let submission = pending[0].submission
-            if submission.isCancelled {
-                deliveries.fail(submission.batch, with: CancellationError())
-                pending.removeFirst()
-                continue
-            }
             var next = pending[0].next
             // Consecutive records mostly share a topic: its handle is looked up once per run. The
             // buffer lends the records in place, without copying (and retaining) each one.

@@ -22,6 +22,16 @@ public enum RecordEncoding: String, Sendable, Hashable, CaseIterable {
 
     /// The encoding a `content-type` header value names, or `nil` for anything else.
     public init?(contentType: String) {
+        // The values Tributary writes, compared first: the general parse below allocates and goes
+        // through Foundation, and every role reads this header on every record.
+        if contentType == "application/json" {
+            self = .json
+            return
+        }
+        if contentType == "application/x-protobuf" {
+            self = .protobuf
+            return
+        }
         switch contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() {
         case "application/json": self = .json
         case "application/x-protobuf", "application/protobuf": self = .protobuf
@@ -32,7 +42,15 @@ public enum RecordEncoding: String, Sendable, Hashable, CaseIterable {
     /// Serializes `message`.
     public func encode(_ message: some SwiftProtobuf.Message) throws -> [UInt8] {
         switch self {
-        case .json: try message.jsonUTF8Bytes()
+        case .json:
+            // The most written records have a direct encoder.
+            if let event = message as? Tributary_V1_CanonicalEvent {
+                try DirectJSON.encode(event)
+            } else if let request = message as? Tributary_V1_InvocationRequest {
+                try DirectJSON.encode(request)
+            } else {
+                try message.jsonUTF8Bytes()
+            }
         case .protobuf: try message.serializedBytes()
         }
     }

@@ -1,0 +1,240 @@
+import SwiftProtobuf
+
+/// proto3-JSON of canonical events and invocation requests, written directly: byte for byte
+/// what swift-protobuf's `jsonUTF8Bytes()` writes (a property test holds it to that), without its
+/// generic visitor and per-field dynamic casts. These are the most encoded messages in
+/// Tributary: the processor writes every event, the router an invocation carrying one for every
+/// match, and the wasm host puts one in every function input.
+///
+/// Argument values that are numbers or structs (never produced by the ABI decoder, which writes
+/// integers as decimal strings), unrecognized enum values and direct invocations' raw input go
+/// through swift-protobuf instead.
+public enum DirectJSON {
+    /// The invocation request's proto3-JSON.
+    ///
+    /// - Throws: what swift-protobuf throws for the requests it encodes (see above).
+    public static func encode(_ request: Tributary_V1_InvocationRequest) throws -> [UInt8] {
+        guard request.input.isEmpty, !request.hasEvent || isDirectlyEncodable(request.event) else {
+            return try request.jsonUTF8Bytes()
+        }
+        var json: [UInt8] = []
+        json.reserveCapacity(1_024 + request.event.data.utf8.count)
+        var object = ObjectWriter()
+        object.string("invocationId", request.invocationID, to: &json)
+        object.string("functionName", request.functionName, to: &json)
+        object.integer("functionVersion", request.functionVersion, to: &json)
+        object.string("triggerId", request.triggerID, to: &json)
+        if request.hasEvent {
+            object.key("event", to: &json)
+            append(request.event, to: &json)
+        }
+        object.integer("attempt", request.attempt, to: &json)
+        if request.hasDeadline {
+            object.key("deadline", to: &json)
+            json += try request.deadline.jsonUTF8Bytes() as [UInt8]  // RFC 3339, swift-protobuf's rules
+        }
+        object.close(to: &json)
+        return json
+    }
+
+    /// The event's proto3-JSON.
+    ///
+    /// - Throws: what swift-protobuf throws for the events it encodes (see above).
+    public static func encode(_ event: Tributary_V1_CanonicalEvent) throws -> [UInt8] {
+        guard isDirectlyEncodable(event) else { return try event.jsonUTF8Bytes() }
+        var json: [UInt8] = []
+        json.reserveCapacity(512 + event.data.utf8.count + (event.hasDecoded ? 512 : 0))
+        append(event, to: &json)
+        return json
+    }
+
+    /// Appends the event's proto3-JSON to `json`; the event must be directly encodable.
+    static func append(_ event: Tributary_V1_CanonicalEvent, to json: inout [UInt8]) {
+        var object = ObjectWriter()
+        object.string("id", event.id, to: &json)
+        object.string("chainId", event.chainID, to: &json)
+        object.quotedInteger("blockNumber", event.blockNumber, to: &json)
+        object.string("blockHash", event.blockHash, to: &json)
+        object.string("parentHash", event.parentHash, to: &json)
+        object.quotedInteger("blockTimestamp", event.blockTimestamp, to: &json)
+        object.string("transactionHash", event.transactionHash, to: &json)
+        object.integer("transactionIndex", event.transactionIndex, to: &json)
+        object.integer("logIndex", event.logIndex, to: &json)
+        object.string("address", event.address, to: &json)
+        if !event.topics.isEmpty {
+            object.key("topics", to: &json)
+            appendArray(event.topics, to: &json) { appendString($0, to: &$1) }
+        }
+        object.string("data", event.data, to: &json)
+        if let status = statusName(event.status), !status.isEmpty {
+            object.key("status", to: &json)
+            appendString(status, to: &json)
+        }
+        object.flag("removed", event.removed, to: &json)
+        if event.hasDecoded {
+            object.key("decoded", to: &json)
+            append(event.decoded, to: &json)
+        }
+        object.close(to: &json)
+    }
+
+    private static func append(_ decoded: Tributary_V1_DecodedEvent, to json: inout [UInt8]) {
+        var object = ObjectWriter()
+        object.string("name", decoded.name, to: &json)
+        object.string("signature", decoded.signature, to: &json)
+        if !decoded.arguments.isEmpty {
+            object.key("arguments", to: &json)
+            appendArray(decoded.arguments, to: &json) { argument, json in
+                var member = ObjectWriter()
+                member.string("name", argument.name, to: &json)
+                member.string("type", argument.type, to: &json)
+                member.flag("indexed", argument.indexed, to: &json)
+                if argument.hasValue {
+                    member.key("value", to: &json)
+                    append(argument.value, to: &json)
+                }
+                member.string("checksummed", argument.checksummed, to: &json)
+                member.close(to: &json)
+            }
+        }
+        object.string("abi", decoded.abi, to: &json)
+        object.close(to: &json)
+    }
+
+    /// A value of the kinds ``isDirectlyEncodable(_:)`` accepts.
+    private static func append(_ value: Google_Protobuf_Value, to json: inout [UInt8]) {
+        switch value.kind {
+        case .stringValue(let text): appendString(text, to: &json)
+        case .boolValue(let flag): json += Array((flag ? "true" : "false").utf8)
+        case .listValue(let list): appendArray(list.values, to: &json) { append($0, to: &$1) }
+        case .nullValue, .numberValue, .structValue, nil: json += Array("null".utf8)
+        }
+    }
+
+    private static func appendArray<Element>(
+        _ elements: [Element], to json: inout [UInt8], _ appendElement: (Element, inout [UInt8]) -> Void
+    ) {
+        json.append(UInt8(ascii: "["))
+        for (index, element) in elements.enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            appendElement(element, &json)
+        }
+        json.append(UInt8(ascii: "]"))
+    }
+
+    /// Whether every part of `event` is written here rather than by swift-protobuf.
+    static func isDirectlyEncodable(_ event: Tributary_V1_CanonicalEvent) -> Bool {
+        guard statusName(event.status) != nil else { return false }
+        guard event.hasDecoded else { return true }
+        return event.decoded.arguments.allSatisfy { !$0.hasValue || isDirectlyEncodable($0.value) }
+    }
+
+    private static func isDirectlyEncodable(_ value: Google_Protobuf_Value) -> Bool {
+        switch value.kind {
+        case .stringValue, .boolValue, .nullValue: true
+        case .listValue(let list): list.values.allSatisfy(isDirectlyEncodable)
+        // Numbers: swift-protobuf's double formatting; structs: map order; no kind: its error.
+        case .numberValue, .structValue, nil: false
+        }
+    }
+
+    /// The enum value's proto name ("" for the default, which is not written), or nil when
+    /// unrecognized.
+    private static func statusName(_ status: Tributary_V1_FinalityStatus) -> String? {
+        switch status {
+        case .unspecified: ""
+        case .pending: "FINALITY_STATUS_PENDING"
+        case .confirmed: "FINALITY_STATUS_CONFIRMED"
+        case .finalized: "FINALITY_STATUS_FINALIZED"
+        case .UNRECOGNIZED: nil
+        }
+    }
+
+    /// Writes the members of one object, skipping proto3 defaults as swift-protobuf does.
+    private struct ObjectWriter {
+        private var opened = false
+
+        mutating func key(_ name: StaticString, to json: inout [UInt8]) {
+            json.append(UInt8(ascii: opened ? "," : "{"))
+            opened = true
+            json.append(UInt8(ascii: "\""))
+            name.withUTF8Buffer { json.append(contentsOf: $0) }
+            json.append(UInt8(ascii: "\""))
+            json.append(UInt8(ascii: ":"))
+        }
+
+        /// Booleans are written only when true.
+        mutating func flag(_ name: StaticString, _ value: Bool, to json: inout [UInt8]) {
+            guard value else { return }
+            key(name, to: &json)
+            json += Array("true".utf8)
+        }
+
+        mutating func string(_ name: StaticString, _ value: String, to json: inout [UInt8]) {
+            guard !value.isEmpty else { return }
+            key(name, to: &json)
+            appendString(value, to: &json)
+        }
+
+        /// 64-bit integers are JSON strings in proto3-JSON.
+        mutating func quotedInteger(_ name: StaticString, _ value: UInt64, to json: inout [UInt8]) {
+            guard value != 0 else { return }
+            key(name, to: &json)
+            json.append(UInt8(ascii: "\""))
+            json += Array(String(value).utf8)
+            json.append(UInt8(ascii: "\""))
+        }
+
+        mutating func integer(_ name: StaticString, _ value: UInt32, to json: inout [UInt8]) {
+            guard value != 0 else { return }
+            key(name, to: &json)
+            json += Array(String(value).utf8)
+        }
+
+        mutating func close(to json: inout [UInt8]) {
+            if !opened { json.append(UInt8(ascii: "{")) }
+            json.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// A quoted JSON string escaped exactly as swift-protobuf escapes: the short escapes for
+    /// \b \t \n \f \r " and \\, `\u00XX` (uppercase hex) for other C0 controls and for
+    /// U+007F–U+009F, everything else as UTF-8.
+    static func appendString(_ text: String, to json: inout [UInt8]) {
+        json.append(UInt8(ascii: "\""))
+        var afterC2 = false  // the previous byte began a two-byte sequence U+0080–U+00BF
+        for byte in text.utf8 {
+            if afterC2 {
+                afterC2 = false
+                if byte <= 0x9F {  // U+0080–U+009F: escaped; the pending 0xC2 was not written
+                    appendUnicodeEscape(byte, to: &json)
+                    continue
+                }
+                json.append(0xC2)
+            }
+            switch byte {
+            case 8: json += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+            case 9: json += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 10: json += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 12: json += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+            case 13: json += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\""): json += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): json += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0..<0x20, 0x7F: appendUnicodeEscape(byte, to: &json)
+            case 0xC2: afterC2 = true
+            default: json.append(byte)
+            }
+        }
+        if afterC2 { json.append(0xC2) }  // unreachable for valid UTF-8
+        json.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendUnicodeEscape(_ value: UInt8, to json: inout [UInt8]) {
+        json += [
+            UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+            upperHexDigits[Int(value >> 4)], upperHexDigits[Int(value & 0xF)],
+        ]
+    }
+
+    private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
+}

@@ -1,0 +1,149 @@
+import Foundation
+import PropertyBased
+import SwiftProtobuf
+import Testing
+import TributaryModel
+
+/// Random canonical events, with the strings and values that exercise JSON escaping and every
+/// branch of the direct encoder (and its fallbacks).
+enum RandomEvents {
+    static let cases = Generator<Tributary_V1_CanonicalEvent, Shrink.None<Tributary_V1_CanonicalEvent>>(run: { rng in
+        event(using: &rng)
+    })
+
+    static func text(using rng: inout some RandomNumberGenerator) -> String {
+        let pool: [Unicode.Scalar] = [
+            "a", "Z", "0", "x", " ", "/", "\"", "\\", "\u{0}", "\u{8}", "\u{9}", "\u{A}", "\u{C}", "\u{D}", "\u{1F}",
+            "\u{7F}", "\u{80}", "\u{9F}", "\u{A0}", "\u{BF}", "é", "€", "\u{2028}", "😀", "中",
+        ]
+        let count = Int.random(in: 0...(Bool.random(using: &rng) ? 3 : 24), using: &rng)
+        var text = ""
+        for _ in 0..<count { text.unicodeScalars.append(pool[Int.random(in: 0..<pool.count, using: &rng)]) }
+        return text
+    }
+
+    static func value(depth: Int, using rng: inout some RandomNumberGenerator) -> Google_Protobuf_Value {
+        var value = Google_Protobuf_Value()
+        switch Int.random(in: 0..<(depth > 0 ? 8 : 6), using: &rng) {
+        case 0, 1: value.stringValue = text(using: &rng)
+        case 2: value.boolValue = Bool.random(using: &rng)
+        case 3: value.nullValue = .nullValue
+        case 4: value.numberValue = [0, 1, -2.5, 1e21, 123_456_789][Int.random(in: 0..<5, using: &rng)]
+        case 5: value.stringValue = "0x" + String(UInt64.random(in: 0...UInt64.max, using: &rng), radix: 16)
+        case 6:
+            value.listValue = Google_Protobuf_ListValue(
+                values: (0..<Int.random(in: 0...3, using: &rng)).map { _ in Self.value(depth: depth - 1, using: &rng) })
+        default:
+            var structure = Google_Protobuf_Struct()
+            structure.fields["k"] = Self.value(depth: depth - 1, using: &rng)
+            value.structValue = structure
+        }
+        return value
+    }
+
+    static func event(using rng: inout some RandomNumberGenerator) -> Tributary_V1_CanonicalEvent {
+        func maybe<T>(_ make: () -> T, _ empty: T) -> T { Bool.random(using: &rng) ? make() : empty }
+        var event = Tributary_V1_CanonicalEvent()
+        event.id = text(using: &rng)
+        event.chainID = maybe({ "eip155:1" }, "")
+        event.blockNumber = maybe({ UInt64.random(in: 1...UInt64.max, using: &rng) }, 0)
+        event.blockHash = text(using: &rng)
+        event.parentHash = text(using: &rng)
+        event.blockTimestamp = maybe({ UInt64.random(in: 1...2_000_000_000, using: &rng) }, 0)
+        event.transactionHash = text(using: &rng)
+        event.transactionIndex = maybe({ UInt32.random(in: 1...UInt32.max, using: &rng) }, 0)
+        event.logIndex = maybe({ UInt32.random(in: 1...UInt32.max, using: &rng) }, 0)
+        event.address = text(using: &rng)
+        event.topics = (0..<Int.random(in: 0...4, using: &rng)).map { _ in text(using: &rng) }
+        event.data = text(using: &rng)
+        event.status =
+            [.unspecified, .pending, .confirmed, .finalized, .UNRECOGNIZED(7)][
+                Int.random(in: 0..<(Int.random(in: 0..<20, using: &rng) == 0 ? 5 : 4), using: &rng)]
+        event.removed = Bool.random(using: &rng)
+        if Bool.random(using: &rng) {
+            var decoded = Tributary_V1_DecodedEvent()
+            decoded.name = text(using: &rng)
+            decoded.signature = text(using: &rng)
+            decoded.abi = text(using: &rng)
+            decoded.arguments = (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+                var argument = Tributary_V1_DecodedArgument()
+                argument.name = text(using: &rng)
+                argument.type = text(using: &rng)
+                argument.indexed = Bool.random(using: &rng)
+                if Bool.random(using: &rng) { argument.value = value(depth: 2, using: &rng) }
+                argument.checksummed = text(using: &rng)
+                return argument
+            }
+            event.decoded = decoded
+        }
+        return event
+    }
+}
+
+extension RandomEvents {
+    static let requests = Generator<Tributary_V1_InvocationRequest, Shrink.None<Tributary_V1_InvocationRequest>>(
+        run: { rng in request(using: &rng) })
+
+    static func request(using rng: inout some RandomNumberGenerator) -> Tributary_V1_InvocationRequest {
+        var request = Tributary_V1_InvocationRequest()
+        request.invocationID = text(using: &rng)
+        request.functionName = text(using: &rng)
+        request.functionVersion = Bool.random(using: &rng) ? UInt32.random(in: 1...UInt32.max, using: &rng) : 0
+        request.triggerID = text(using: &rng)
+        if Int.random(in: 0..<10, using: &rng) > 0 { request.event = event(using: &rng) }
+        request.attempt = Bool.random(using: &rng) ? UInt32.random(in: 1...5, using: &rng) : 0
+        if Bool.random(using: &rng) {
+            let nanos: [Int32] = [0, 1_000_000, 123_000, 999_999_999, 5]
+            request.deadline = Google_Protobuf_Timestamp(
+                seconds: Int64.random(in: 0...4_000_000_000, using: &rng),
+                nanos: nanos[Int.random(in: 0..<nanos.count, using: &rng)])
+        }
+        if Int.random(in: 0..<10, using: &rng) == 0 { request.input = Data(text(using: &rng).utf8) }
+        return request
+    }
+}
+
+@Suite("Direct proto3-JSON encoding")
+struct DirectJSONTests {
+    @Test("invocation requests are written exactly as swift-protobuf writes them")
+    func requestsMatchSwiftProtobuf() async {
+        await propertyCheck(count: 1_000, input: RandomEvents.requests) { request in
+            Self.expectSame(try DirectJSON.encode(request), try request.jsonUTF8Bytes())
+        }
+    }
+
+    @Test("the direct encoder writes exactly what swift-protobuf writes, for any event")
+    func matchesSwiftProtobuf() async {
+        await propertyCheck(count: 2_000, input: RandomEvents.cases) { event in
+            Self.expectSame(try DirectJSON.encode(event), try event.jsonUTF8Bytes())
+        }
+    }
+
+    static func expectSame(_ direct: [UInt8], _ reference: [UInt8]) {
+        #expect(
+            direct == reference,
+            "direct: \(String(decoding: direct, as: UTF8.self))\nswift-protobuf: \(String(decoding: reference, as: UTF8.self))"
+        )
+    }
+
+    @Test("a decoded ERC-20 Transfer is written directly and reads back as the same event")
+    func transferRoundTrips() throws {
+        var event = Tributary_V1_CanonicalEvent()
+        event.id = "eip155:1:0xab:3"
+        event.chainID = "eip155:1"
+        event.blockNumber = 19_000_000
+        event.status = .confirmed
+        event.topics = ["0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"]
+        var amount = Google_Protobuf_Value()
+        amount.stringValue = "1000000000000000000"
+        var argument = Tributary_V1_DecodedArgument()
+        argument.name = "value"
+        argument.type = "uint256"
+        argument.value = amount
+        event.decoded.name = "Transfer"
+        event.decoded.arguments = [argument]
+        let json = try DirectJSON.encode(event)
+        #expect(try Tributary_V1_CanonicalEvent(jsonUTF8Bytes: json) == event)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"blockNumber\":\"19000000\""))
+    }
+}
