@@ -1,3 +1,4 @@
+import Foundation
 import SwiftProtobuf
 
 /// proto3-JSON of canonical events and invocation requests, written directly: byte for byte
@@ -45,6 +46,50 @@ public enum DirectJSON {
         var json: [UInt8] = []
         json.reserveCapacity(512 + event.data.utf8.count + (event.hasDecoded ? 512 : 0))
         append(event, to: &json)
+        return json
+    }
+
+    /// The invocation result's proto3-JSON.
+    ///
+    /// - Throws: what swift-protobuf throws for the results it encodes (unrecognized statuses).
+    public static func encode(_ result: Tributary_V1_InvocationResult) throws -> [UInt8] {
+        guard let status = statusName(result.status) else { return try result.jsonUTF8Bytes() }
+        var json: [UInt8] = []
+        json.reserveCapacity(512 + result.output.count * 4 / 3 + result.error.utf8.count)
+        var object = ObjectWriter()
+        object.string("invocationId", result.invocationID, to: &json)
+        object.string("functionName", result.functionName, to: &json)
+        object.integer("functionVersion", result.functionVersion, to: &json)
+        object.string("triggerId", result.triggerID, to: &json)
+        object.string("eventId", result.eventID, to: &json)
+        object.string("status", status, to: &json)
+        if !result.output.isEmpty {
+            object.key("output", to: &json)
+            json.append(UInt8(ascii: "\""))
+            json += Array(result.output.base64EncodedString().utf8)
+            json.append(UInt8(ascii: "\""))
+        }
+        if !result.logs.isEmpty {
+            object.key("logs", to: &json)
+            appendArray(result.logs, to: &json) { line, json in
+                var member = ObjectWriter()
+                member.string("level", line.level, to: &json)
+                member.string("message", line.message, to: &json)
+                member.close(to: &json)
+            }
+        }
+        if result.hasDuration {
+            object.key("duration", to: &json)
+            json += try result.duration.jsonUTF8Bytes() as [UInt8]  // "1.5s", swift-protobuf's rules
+        }
+        object.quotedInteger("fuelUsed", result.fuelUsed, to: &json)
+        object.string("error", result.error, to: &json)
+        object.integer("attempt", result.attempt, to: &json)
+        if result.hasCompletedAt {
+            object.key("completedAt", to: &json)
+            json += try result.completedAt.jsonUTF8Bytes() as [UInt8]
+        }
+        object.close(to: &json)
         return json
     }
 
@@ -146,6 +191,23 @@ public enum DirectJSON {
         case .pending: "FINALITY_STATUS_PENDING"
         case .confirmed: "FINALITY_STATUS_CONFIRMED"
         case .finalized: "FINALITY_STATUS_FINALIZED"
+        case .UNRECOGNIZED: nil
+        }
+    }
+
+    /// The status's proto name ("" for the default, which is not written), or nil when
+    /// unrecognized.
+    private static func statusName(_ status: Tributary_V1_InvocationStatus) -> String? {
+        switch status {
+        case .unspecified: ""
+        case .ok: "INVOCATION_STATUS_OK"
+        case .trap: "INVOCATION_STATUS_TRAP"
+        case .outOfFuel: "INVOCATION_STATUS_OUT_OF_FUEL"
+        case .timeout: "INVOCATION_STATUS_TIMEOUT"
+        case .memoryLimit: "INVOCATION_STATUS_MEMORY_LIMIT"
+        case .outputTooLarge: "INVOCATION_STATUS_OUTPUT_TOO_LARGE"
+        case .invalidModule: "INVOCATION_STATUS_INVALID_MODULE"
+        case .abiError: "INVOCATION_STATUS_ABI_ERROR"
         case .UNRECOGNIZED: nil
         }
     }

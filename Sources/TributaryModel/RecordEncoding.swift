@@ -48,6 +48,8 @@ public enum RecordEncoding: String, Sendable, Hashable, CaseIterable {
                 try DirectJSON.encode(event)
             } else if let request = message as? Tributary_V1_InvocationRequest {
                 try DirectJSON.encode(request)
+            } else if let result = message as? Tributary_V1_InvocationResult {
+                try DirectJSON.encode(result)
             } else {
                 try message.jsonUTF8Bytes()
             }

@@ -103,12 +103,56 @@ extension RandomEvents {
     }
 }
 
+extension RandomEvents {
+    static let results = Generator<Tributary_V1_InvocationResult, Shrink.None<Tributary_V1_InvocationResult>>(
+        run: { rng in result(using: &rng) })
+
+    static func result(using rng: inout some RandomNumberGenerator) -> Tributary_V1_InvocationResult {
+        var result = Tributary_V1_InvocationResult()
+        result.invocationID = text(using: &rng)
+        result.functionName = text(using: &rng)
+        result.functionVersion = Bool.random(using: &rng) ? UInt32.random(in: 1...UInt32.max, using: &rng) : 0
+        result.triggerID = text(using: &rng)
+        result.eventID = text(using: &rng)
+        result.status = Tributary_V1_InvocationStatus(rawValue: Int.random(in: 0...9, using: &rng))!
+        result.output = Data(
+            (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        result.logs = (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+            var line = Tributary_V1_FunctionLog()
+            line.level = ["", "info", "error"][Int.random(in: 0..<3, using: &rng)]
+            line.message = text(using: &rng)
+            return line
+        }
+        if Bool.random(using: &rng) {
+            result.duration = Google_Protobuf_Duration(
+                seconds: Int64.random(in: 0...100, using: &rng),
+                nanos: [0, 29_000, 1_000_000, 5][Int.random(in: 0..<4, using: &rng)])
+        }
+        result.fuelUsed = Bool.random(using: &rng) ? UInt64.random(in: 1...UInt64.max, using: &rng) : 0
+        result.error = text(using: &rng)
+        result.attempt = Bool.random(using: &rng) ? UInt32.random(in: 1...5, using: &rng) : 0
+        if Bool.random(using: &rng) {
+            result.completedAt = Google_Protobuf_Timestamp(
+                seconds: Int64.random(in: 0...4_000_000_000, using: &rng),
+                nanos: [0, 123_000_000, 7][Int.random(in: 0..<3, using: &rng)])
+        }
+        return result
+    }
+}
+
 @Suite("Direct proto3-JSON encoding")
 struct DirectJSONTests {
     @Test("invocation requests are written exactly as swift-protobuf writes them")
     func requestsMatchSwiftProtobuf() async {
         await propertyCheck(count: 1_000, input: RandomEvents.requests) { request in
             Self.expectSame(try DirectJSON.encode(request), try request.jsonUTF8Bytes())
+        }
+    }
+
+    @Test("invocation results are written exactly as swift-protobuf writes them")
+    func resultsMatchSwiftProtobuf() async {
+        await propertyCheck(count: 1_000, input: RandomEvents.results) { result in
+            Self.expectSame(try DirectJSON.encode(result), try result.jsonUTF8Bytes())
         }
     }
 
