@@ -168,7 +168,7 @@ public enum DirectJSON {
     }
 
     /// Whether every part of `event` is written here rather than by swift-protobuf.
-    static func isDirectlyEncodable(_ event: Tributary_V1_CanonicalEvent) -> Bool {
+    public static func isDirectlyEncodable(_ event: Tributary_V1_CanonicalEvent) -> Bool {
         guard statusName(event.status) != nil else { return false }
         guard event.hasDecoded else { return true }
         return event.decoded.arguments.allSatisfy { !$0.hasValue || isDirectlyEncodable($0.value) }

@@ -70,6 +70,14 @@ public enum RecordEncoding: String, Sendable, Hashable, CaseIterable {
         do {
             switch encoding {
             case .json:
+                // The records every role reads most, in the form Tributary writes them, have a
+                // direct reader; anything else (or unusual) is swift-protobuf's to decide.
+                if M.self == Tributary_V1_CanonicalEvent.self, let event = DirectJSON.decodeEvent(bytes) {
+                    return event as! M
+                }
+                if M.self == Tributary_V1_InvocationRequest.self, let request = DirectJSON.decodeRequest(bytes) {
+                    return request as! M
+                }
                 var options = JSONDecodingOptions()
                 options.ignoreUnknownFields = true
                 return try M(jsonUTF8Bytes: bytes, options: options)

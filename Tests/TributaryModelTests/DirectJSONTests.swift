@@ -163,6 +163,64 @@ struct DirectJSONTests {
         }
     }
 
+    @Test("records read directly or by swift-protobuf come out the same, for Tributary's form and variants of it")
+    func decodingMatchesSwiftProtobuf() async {
+        let variants = Generator<
+            (Tributary_V1_InvocationRequest, Int, UInt64), Shrink.None<(Tributary_V1_InvocationRequest, Int, UInt64)>
+        >(
+            run: { rng in (RandomEvents.request(using: &rng), Int.random(in: 0..<8, using: &rng), rng.next()) })
+        await propertyCheck(count: 1_500, input: variants) { request, variant, seed in
+            let written = try RecordEncoding.json.encode(request)
+            let text = Self.variant(String(decoding: written, as: UTF8.self), kind: variant, seed: seed)
+            let bytes = Array(text.utf8)
+            var options = JSONDecodingOptions()
+            options.ignoreUnknownFields = true
+            let reference = Result { try Tributary_V1_InvocationRequest(jsonUTF8Bytes: bytes, options: options) }
+            let direct = Result {
+                try RecordEncoding.decode(
+                    Tributary_V1_InvocationRequest.self, from: bytes, contentType: "application/json")
+            }
+            switch (reference, direct) {
+            case (.success(let expected), .success(let actual)): #expect(actual == expected, "\(text)")
+            case (.failure, .failure): break
+            default: Issue.record("one decoder accepted what the other refused: \(text)")
+            }
+            if variant == 0, request.input.isEmpty, !request.hasEvent || DirectJSON.isDirectlyEncodable(request.event) {
+                #expect(DirectJSON.decodeRequest(written) == request, "the direct reader refused its own form")
+            }
+            // The event alone, through the canonical-events path.
+            if variant == 0, request.hasEvent {
+                let eventBytes = try RecordEncoding.json.encode(request.event)
+                if DirectJSON.isDirectlyEncodable(request.event) {
+                    #expect(
+                        DirectJSON.decodeEvent(eventBytes) == request.event, "the direct reader refused its own form")
+                }
+                #expect(
+                    try RecordEncoding.decode(Tributary_V1_CanonicalEvent.self, from: eventBytes, contentType: nil)
+                        == Tributary_V1_CanonicalEvent(jsonUTF8Bytes: eventBytes))
+            }
+        }
+    }
+
+    /// `json` as written (kind 0) or changed the ways other writers differ: whitespace, bare
+    /// 64-bit integers, proto field names, unknown members, a member twice, escaped slashes,
+    /// a truncated record.
+    static func variant(_ json: String, kind: Int, seed: UInt64) -> String {
+        switch kind {
+        case 1:
+            return json.replacingOccurrences(of: ",\"", with: ", \n\t\"").replacingOccurrences(of: "\":", with: "\" : ")
+        case 2:
+            return json.replacingOccurrences(of: "\"blockNumber\":\"", with: "\"blockNumber\":").replacingOccurrences(
+                of: "\",\"blockHash", with: ",\"blockHash")
+        case 3: return json.replacingOccurrences(of: "\"invocationId\"", with: "\"invocation_id\"")
+        case 4: return json.replacingOccurrences(of: "{\"", with: "{\"extra\":[1,{\"a\":null}],\"")
+        case 5: return json.replacingOccurrences(of: "\"attempt\":", with: "\"attempt\":2,\"attempt\":")
+        case 6: return json.replacingOccurrences(of: "x", with: "\\u0078").replacingOccurrences(of: "/", with: "\\/")
+        case 7: return String(json.prefix(Int(seed % UInt64(max(1, json.count)))))
+        default: return json
+        }
+    }
+
     static func expectSame(_ direct: [UInt8], _ reference: [UInt8]) {
         #expect(
             direct == reference,

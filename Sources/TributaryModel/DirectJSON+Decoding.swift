@@ -1,0 +1,366 @@
+import Foundation
+import SwiftProtobuf
+
+extension DirectJSON {
+    /// The canonical event in `json` when it is in the form Tributary writes: proto3-JSON with
+    /// lowerCamelCase names, 64-bit integers quoted or bare, no member twice, no unknown member,
+    /// argument values without numbers or objects. Anything else is nil, and the caller decodes
+    /// with swift-protobuf, which then decides (a property test holds the two to the same result).
+    public static func decodeEvent(_ json: [UInt8]) -> Tributary_V1_CanonicalEvent? {
+        json.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            guard let event = scanner.event(), scanner.atEnd() else { return nil }
+            return event
+        }
+    }
+
+    /// The invocation request in `json` when it is in the form Tributary writes (see
+    /// ``decodeEvent(_:)``; a direct invocation's raw `input` is left to swift-protobuf).
+    public static func decodeRequest(_ json: [UInt8]) -> Tributary_V1_InvocationRequest? {
+        json.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            guard let request = scanner.request(), scanner.atEnd() else { return nil }
+            return request
+        }
+    }
+}
+
+/// A strict reader of the JSON `DirectJSON` writes. Every method returns nil (or false) as soon
+/// as the input leaves that form; callers then hand the whole record to swift-protobuf.
+private struct JSONScanner {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    // MARK: Messages
+    // Each member case reads its value and reports whether it could; `.map { … } != nil` stores it.
+
+    mutating func request() -> Tributary_V1_InvocationRequest? {
+        var request = Tributary_V1_InvocationRequest()
+        let complete = readObject { scanner, key, members in
+            switch true {
+            case key.is("invocationId", &members, 0): scanner.string().map { request.invocationID = $0 } != nil
+            case key.is("functionName", &members, 1): scanner.string().map { request.functionName = $0 } != nil
+            case key.is("functionVersion", &members, 2): scanner.uint32().map { request.functionVersion = $0 } != nil
+            case key.is("triggerId", &members, 3): scanner.string().map { request.triggerID = $0 } != nil
+            case key.is("event", &members, 4): scanner.event().map { request.event = $0 } != nil
+            case key.is("attempt", &members, 5): scanner.uint32().map { request.attempt = $0 } != nil
+            case key.is("deadline", &members, 6):
+                // RFC 3339 text; swift-protobuf parses the (escape-free) string itself.
+                scanner.string().flatMap { text in
+                    text.contains("\"") || text.contains("\\")
+                        ? nil : try? Google_Protobuf_Timestamp(jsonString: "\"\(text)\"")
+                }.map { request.deadline = $0 } != nil
+            default: false
+            }
+        }
+        return complete ? request : nil
+    }
+
+    mutating func event() -> Tributary_V1_CanonicalEvent? {
+        var event = Tributary_V1_CanonicalEvent()
+        let complete = readObject { scanner, key, members in
+            switch true {
+            case key.is("id", &members, 0): scanner.string().map { event.id = $0 } != nil
+            case key.is("chainId", &members, 1): scanner.string().map { event.chainID = $0 } != nil
+            case key.is("blockNumber", &members, 2): scanner.uint64().map { event.blockNumber = $0 } != nil
+            case key.is("blockHash", &members, 3): scanner.string().map { event.blockHash = $0 } != nil
+            case key.is("parentHash", &members, 4): scanner.string().map { event.parentHash = $0 } != nil
+            case key.is("blockTimestamp", &members, 5): scanner.uint64().map { event.blockTimestamp = $0 } != nil
+            case key.is("transactionHash", &members, 6): scanner.string().map { event.transactionHash = $0 } != nil
+            case key.is("transactionIndex", &members, 7):
+                scanner.uint32().map { event.transactionIndex = $0 } != nil
+            case key.is("logIndex", &members, 8): scanner.uint32().map { event.logIndex = $0 } != nil
+            case key.is("address", &members, 9): scanner.string().map { event.address = $0 } != nil
+            case key.is("topics", &members, 10): scanner.array({ $0.string() }).map { event.topics = $0 } != nil
+            case key.is("data", &members, 11): scanner.string().map { event.data = $0 } != nil
+            case key.is("status", &members, 12):
+                scanner.string().flatMap(Self.finalityStatus).map { event.status = $0 } != nil
+            case key.is("removed", &members, 13): scanner.bool().map { event.removed = $0 } != nil
+            case key.is("decoded", &members, 14): scanner.decoded().map { event.decoded = $0 } != nil
+            default: false
+            }
+        }
+        return complete ? event : nil
+    }
+
+    private mutating func decoded() -> Tributary_V1_DecodedEvent? {
+        var decoded = Tributary_V1_DecodedEvent()
+        let complete = readObject { scanner, key, members in
+            switch true {
+            case key.is("name", &members, 0): scanner.string().map { decoded.name = $0 } != nil
+            case key.is("signature", &members, 1): scanner.string().map { decoded.signature = $0 } != nil
+            case key.is("arguments", &members, 2):
+                scanner.array({ $0.argument() }).map { decoded.arguments = $0 } != nil
+            case key.is("abi", &members, 3): scanner.string().map { decoded.abi = $0 } != nil
+            default: false
+            }
+        }
+        return complete ? decoded : nil
+    }
+
+    private mutating func argument() -> Tributary_V1_DecodedArgument? {
+        var argument = Tributary_V1_DecodedArgument()
+        let complete = readObject { scanner, key, members in
+            switch true {
+            case key.is("name", &members, 0): scanner.string().map { argument.name = $0 } != nil
+            case key.is("type", &members, 1): scanner.string().map { argument.type = $0 } != nil
+            case key.is("indexed", &members, 2): scanner.bool().map { argument.indexed = $0 } != nil
+            case key.is("value", &members, 3): scanner.value().map { argument.value = $0 } != nil
+            case key.is("checksummed", &members, 4): scanner.string().map { argument.checksummed = $0 } != nil
+            default: false
+            }
+        }
+        return complete ? argument : nil
+    }
+
+    /// A JSON value as `google.protobuf.Value`: strings, booleans, null and lists of those.
+    private mutating func value() -> Google_Protobuf_Value? {
+        skipWhitespace()
+        guard index < bytes.count else { return nil }
+        var value = Google_Protobuf_Value()
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            guard let text = string() else { return nil }
+            value.stringValue = text
+        case UInt8(ascii: "t"), UInt8(ascii: "f"):
+            guard let flag = bool() else { return nil }
+            value.boolValue = flag
+        case UInt8(ascii: "n"):
+            guard literal("null") else { return nil }
+            value.nullValue = .nullValue
+        case UInt8(ascii: "["):
+            guard let values = array({ $0.value() }) else { return nil }
+            value.listValue = Google_Protobuf_ListValue(values: values)
+        default: return nil  // numbers and objects: swift-protobuf's parsing rules
+        }
+        return value
+    }
+
+    private static func finalityStatus(_ name: String) -> Tributary_V1_FinalityStatus? {
+        switch name {
+        case "FINALITY_STATUS_UNSPECIFIED": .unspecified
+        case "FINALITY_STATUS_PENDING": .pending
+        case "FINALITY_STATUS_CONFIRMED": .confirmed
+        case "FINALITY_STATUS_FINALIZED": .finalized
+        default: nil
+        }
+    }
+
+    // MARK: Structure
+
+    /// Which members an object had, to refuse one given twice.
+    struct MemberSet {
+        var seen: UInt32 = 0
+        var malformed = false
+    }
+
+    /// Reads an object, handing each member to `member` with the scanner at its value; false
+    /// when `member` refuses one (unknown, repeated or unreadable) or the object is malformed.
+    private mutating func readObject(_ member: (inout JSONScanner, Key, inout MemberSet) -> Bool) -> Bool {
+        var members = MemberSet()
+        guard open() else { return false }
+        var first = true
+        while let key = nextKey(&first) {
+            guard member(&self, key, &members) else { return false }
+        }
+        return !members.malformed
+    }
+
+    /// A member name, as a range of the input (names with escapes are refused).
+    struct Key {
+        let bytes: UnsafeBufferPointer<UInt8>
+
+        /// Whether this is `name`; marks the member seen, and the object malformed when it was
+        /// seen before.
+        func `is`(_ name: StaticString, _ members: inout MemberSet, _ bit: UInt32) -> Bool {
+            guard bytes.count == name.utf8CodeUnitCount,
+                memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0
+            else { return false }
+            if members.seen & (1 << bit) != 0 { members.malformed = true }
+            members.seen |= 1 << bit
+            return !members.malformed
+        }
+    }
+
+    private mutating func open() -> Bool { consume(UInt8(ascii: "{")) }
+
+    /// The next member's name, with the scanner at its value; nil after the closing brace or
+    /// when the object is malformed (then the caller's result is discarded by `atEnd` or the
+    /// member switch).
+    private mutating func nextKey(_ first: inout Bool) -> Key? {
+        if consume(UInt8(ascii: "}")) { return nil }
+        if first {
+            first = false
+        } else if !consume(UInt8(ascii: ",")) {
+            index = bytes.count + 1  // malformed: `atEnd` can no longer succeed
+            return nil
+        }
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+            index = bytes.count + 1
+            return nil
+        }
+        let start = index + 1
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else {
+            index = bytes.count + 1
+            return nil
+        }
+        index = end + 1
+        guard consume(UInt8(ascii: ":")) else {
+            index = bytes.count + 1
+            return nil
+        }
+        return Key(bytes: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+    }
+
+    private mutating func array<Element>(_ element: (inout JSONScanner) -> Element?) -> [Element]? {
+        guard consume(UInt8(ascii: "[")) else { return nil }
+        var elements: [Element] = []
+        if consume(UInt8(ascii: "]")) { return elements }
+        repeat {
+            guard let next = element(&self) else { return nil }
+            elements.append(next)
+        } while consume(UInt8(ascii: ","))
+        return consume(UInt8(ascii: "]")) ? elements : nil
+    }
+
+    // MARK: Scalars
+
+    private mutating func string() -> String? {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        index += 1
+        let start = index
+        // Most strings (hex, ids, names) have no escapes: validated and copied in one step.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index += 1
+        }
+        var text = Array(bytes[start..<index])
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""): return String(validating: text, as: UTF8.self)
+            case 0..<0x20: return nil  // raw control characters are not JSON
+            case UInt8(ascii: "\\"):
+                guard index < bytes.count else { return nil }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): text.append(escape)
+                case UInt8(ascii: "b"): text.append(8)
+                case UInt8(ascii: "f"): text.append(12)
+                case UInt8(ascii: "n"): text.append(10)
+                case UInt8(ascii: "r"): text.append(13)
+                case UInt8(ascii: "t"): text.append(9)
+                case UInt8(ascii: "u"):
+                    // Surrogate pairs and lone surrogates: swift-protobuf's rules.
+                    guard let unit = hex4(), !(0xD800...0xDFFF).contains(unit), let scalar = Unicode.Scalar(unit)
+                    else { return nil }
+                    text += Array(String(Character(scalar)).utf8)
+                default: return nil
+                }
+            default: text.append(byte)
+            }
+        }
+        return nil
+    }
+
+    private mutating func hex4() -> UInt32? {
+        guard index + 4 <= bytes.count else { return nil }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            index += 1
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt32(digit)
+        }
+        return value
+    }
+
+    /// An unsigned integer, quoted or bare, plain decimal digits without leading zeros.
+    private mutating func uint64() -> UInt64? {
+        skipWhitespace()
+        guard index < bytes.count else { return nil }
+        let quoted = bytes[index] == UInt8(ascii: "\"")
+        if quoted { index += 1 }
+        let start = index
+        var value: UInt64 = 0
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+            index += 1
+        }
+        let digits = index - start
+        guard digits > 0, digits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
+        if quoted {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            index += 1
+        } else if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index])
+        {
+            return nil  // 1.0, 1e3: swift-protobuf's rules
+        }
+        return value
+    }
+
+    private mutating func uint32() -> UInt32? {
+        uint64().flatMap { UInt32(exactly: $0) }
+    }
+
+    private mutating func bool() -> Bool? {
+        if literal("true") { return true }
+        if literal("false") { return false }
+        return nil
+    }
+
+    private mutating func literal(_ word: StaticString) -> Bool {
+        skipWhitespace()
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count, memcmp(bytes.baseAddress! + index, word.utf8Start, count) == 0 else {
+            return false
+        }
+        index += count
+        return true
+    }
+
+    private mutating func consume(_ byte: UInt8) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
+        {
+            index += 1
+        }
+    }
+
+    /// Whether only whitespace is left.
+    mutating func atEnd() -> Bool {
+        skipWhitespace()
+        return index == bytes.count
+    }
+}
