@@ -30,6 +30,11 @@ extension DirectJSON {
 private struct JSONScanner {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    /// Lists inside argument values nest without bound in JSON; past this depth the record goes
+    /// to swift-protobuf, whose own recursion limit refuses it with an error instead of letting a
+    /// hostile record exhaust the stack.
+    private var listDepth = 0
+    private static let maximumListDepth = 32
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -133,6 +138,9 @@ private struct JSONScanner {
             guard literal("null") else { return nil }
             value.nullValue = .nullValue
         case UInt8(ascii: "["):
+            guard listDepth < Self.maximumListDepth else { return nil }
+            listDepth += 1
+            defer { listDepth -= 1 }
             guard let values = array({ $0.value() }) else { return nil }
             value.listValue = Google_Protobuf_ListValue(values: values)
         default: return nil  // numbers and objects: swift-protobuf's parsing rules

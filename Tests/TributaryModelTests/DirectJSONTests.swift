@@ -202,6 +202,17 @@ struct DirectJSONTests {
         }
     }
 
+    @Test("a hostile record nesting lists a million deep is refused with an error, not a crash")
+    func deepNestingIsRefused() {
+        let depth = 1_000_000
+        let json =
+            "{\"id\":\"x\",\"decoded\":{\"arguments\":[{\"value\":" + String(repeating: "[", count: depth)
+            + String(repeating: "]", count: depth) + "}]}}"
+        #expect(throws: ModelError.self) {
+            try RecordEncoding.decode(Tributary_V1_CanonicalEvent.self, from: Array(json.utf8), contentType: nil)
+        }
+    }
+
     /// `json` as written (kind 0) or changed the ways other writers differ: whitespace, bare
     /// 64-bit integers, proto field names, unknown members, a member twice, escaped slashes,
     /// a truncated record.
