@@ -5,16 +5,24 @@ actor ConcurrencyLimiter {
     private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     /// Runs `body` once fewer than `limit` invocations of `key` are running (0 means no limit).
-    func run<Result: Sendable>(_ key: String, limit: Int, _ body: @Sendable () async -> Result) async -> Result {
-        if limit > 0 {
-            if running[key, default: 0] >= limit {
-                await withCheckedContinuation { waiting[key, default: []].append($0) }
-            } else {
-                running[key, default: 0] += 1
-            }
+    /// Without a limit it runs at once, without the two hops onto the actor.
+    nonisolated func run<Result: Sendable>(
+        _ key: String, limit: Int, _ body: @Sendable () async -> Result
+    ) async -> Result {
+        guard limit > 0 else { return await body() }
+        return await runLimited(key, limit: limit, body)
+    }
+
+    private func runLimited<Result: Sendable>(
+        _ key: String, limit: Int, _ body: @Sendable () async -> Result
+    ) async -> Result {
+        if running[key, default: 0] >= limit {
+            await withCheckedContinuation { waiting[key, default: []].append($0) }
+        } else {
+            running[key, default: 0] += 1
         }
         let result = await body()
-        if limit > 0 { release(key) }
+        release(key)
         return result
     }
 

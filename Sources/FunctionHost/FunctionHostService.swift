@@ -144,16 +144,11 @@ public struct FunctionHostService: Service {
         case .success(let compiledFunction):
             let input = Self.input(for: request, environment: function.manifest.environment)
             var attempt = 1
-            let limit = Int(function.manifest.limits.maxConcurrency)
             while true {
-                if limit > 0 {
-                    outcome = await limiter.run(function.name, limit: limit) { [runtime] in
-                        await pool.run { runtime.execute(compiledFunction, input: input) }
-                    }
-                } else {
-                    // No per-function limit: the worker pool bounds concurrency, and the limiter
-                    // actor would only add two hops per invocation.
-                    outcome = await pool.run { [runtime] in runtime.execute(compiledFunction, input: input) }
+                outcome = await limiter.run(
+                    function.name, limit: Int(function.manifest.limits.maxConcurrency)
+                ) { [runtime] in
+                    await pool.run { runtime.execute(compiledFunction, input: input) }
                 }
                 guard outcome.status == .timeout else { break }
                 guard attempt < configuration.timeoutAttempts else {

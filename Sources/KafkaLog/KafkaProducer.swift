@@ -317,79 +317,67 @@ final class ProducerThread: Sendable {
             var next = pending[0].next
             // Consecutive records mostly share a topic: its handle is looked up once per run. The
             // buffer lends the records in place, without copying (and retaining) each one.
-            var current: (topic: String, handle: TopicHandle)?
-            let outcome: EnqueueOutcome = submission.records.withUnsafeBufferPointer { records in
+            var current: (topic: String, handle: OpaquePointer)?
+            let outcome: Result<EnqueueProgress, EventLogError> = submission.records.withUnsafeBufferPointer {
+                records in
                 while next < records.count {
-                    guard budget > 0 else { return .budgetSpent }
+                    guard budget > 0 else { return .success(.budgetSpent) }
                     if current?.topic != records[next].topic {
                         switch topics.handle(of: records[next].topic, client: client.handle) {
                         case .success(let handle): current = (records[next].topic, handle)
-                        case .failure(let error): return .failed(error)
+                        case .failure(let error): return .failure(error)
                         }
                     }
                     let opaque = DeliveryTracker.opaque(batch: submission.batch, index: next)
                     if let error = scratch.produce(
-                        records[next], topic: current!.handle.pointer, opaque: opaque, handle: client.handle)
+                        records[next], topic: current!.handle, opaque: opaque, handle: client.handle)
                     {
                         if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                             rd_kafka_error_destroy(error)
-                            return .queueFull
+                            return .success(.queueFull)
                         }
-                        return .failed(EventLogError(kafkaError: error, "appending to '\(records[next].topic)'"))
+                        return .failure(EventLogError(kafkaError: error, "appending to '\(records[next].topic)'"))
                     }
                     next += 1
                     budget -= 1
                 }
-                return .done
+                return .success(.done)
             }
             switch outcome {
-            case .done:
+            case .success(.done):
                 pending.removeFirst()
-            case .budgetSpent:
+            case .success(let stopped):
                 pending[0].next = next
-                return .budgetSpent
-            case .queueFull:
-                pending[0].next = next
-                return .queueFull
-            case .failed(let error):
+                return stopped
+            case .failure(let error):
                 deliveries.fail(submission.batch, with: error)
                 pending.removeFirst()
             }
         }
         return .done
     }
-
-    private enum EnqueueOutcome {
-        case done, queueFull, budgetSpent
-        case failed(EventLogError)
-    }
 }
 
-/// librdkafka topic handles by name, created on first use: producing by name would make
-/// librdkafka look the topic up for every record. Owned by the producer thread.
+/// librdkafka topic handles (`rd_kafka_topic_t`) by name, created on first use: producing by
+/// name would make librdkafka look the topic up for every record. Owned by the producer thread.
 private struct TopicHandles {
-    var byName: [String: TopicHandle] = [:]
+    var byName: [String: OpaquePointer] = [:]
 
     /// The handle of `topic`, created on first use.
-    mutating func handle(of topic: String, client: OpaquePointer) -> Result<TopicHandle, EventLogError> {
+    mutating func handle(of topic: String, client: OpaquePointer) -> Result<OpaquePointer, EventLogError> {
         if let known = byName[topic] { return .success(known) }
         guard let created = rd_kafka_topic_new(client, topic, nil) else {
             return .failure(EventLogError(kafka: rd_kafka_last_error(), "opening topic '\(topic)'"))
         }
-        byName[topic] = TopicHandle(pointer: created)
-        return .success(TopicHandle(pointer: created))
+        byName[topic] = created
+        return .success(created)
     }
 
     /// Releases every handle; the client handle must still exist.
     mutating func destroyAll() {
-        for handle in byName.values { rd_kafka_topic_destroy(handle.pointer) }
+        for handle in byName.values { rd_kafka_topic_destroy(handle) }
         byName = [:]
     }
-}
-
-/// An `rd_kafka_topic_t`.
-private struct TopicHandle {
-    let pointer: OpaquePointer
 }
 
 /// Reusable memory for building one `rd_kafka_produceva` call: the header names as C strings

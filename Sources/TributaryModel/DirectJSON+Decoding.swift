@@ -148,14 +148,12 @@ private struct JSONScanner {
         return value
     }
 
+    /// The status named `name`, by the encoder's table (which writes the default as "": not a
+    /// name a record can carry, so left to swift-protobuf).
     private static func finalityStatus(_ name: String) -> Tributary_V1_FinalityStatus? {
-        switch name {
-        case "FINALITY_STATUS_UNSPECIFIED": .unspecified
-        case "FINALITY_STATUS_PENDING": .pending
-        case "FINALITY_STATUS_CONFIRMED": .confirmed
-        case "FINALITY_STATUS_FINALIZED": .finalized
-        default: nil
-        }
+        if name == "FINALITY_STATUS_UNSPECIFIED" { return .unspecified }
+        guard !name.isEmpty else { return nil }
+        return Tributary_V1_FinalityStatus.allCases.first { DirectJSON.statusName($0) == name }
     }
 
     // MARK: Structure

@@ -111,10 +111,7 @@ public enum DirectJSON {
             appendArray(event.topics, to: &json) { appendString($0, to: &$1) }
         }
         object.string("data", event.data, to: &json)
-        if let status = statusName(event.status), !status.isEmpty {
-            object.key("status", to: &json)
-            appendString(status, to: &json)
-        }
+        object.string("status", statusName(event.status) ?? "", to: &json)
         object.flag("removed", event.removed, to: &json)
         if event.hasDecoded {
             object.key("decoded", to: &json)
@@ -185,7 +182,7 @@ public enum DirectJSON {
 
     /// The enum value's proto name ("" for the default, which is not written), or nil when
     /// unrecognized.
-    private static func statusName(_ status: Tributary_V1_FinalityStatus) -> String? {
+    static func statusName(_ status: Tributary_V1_FinalityStatus) -> String? {
         switch status {
         case .unspecified: ""
         case .pending: "FINALITY_STATUS_PENDING"
