@@ -53,6 +53,8 @@ public struct FunctionHostService: Service {
     private let deployed = DeployedFunctions()
     private let limiter = ConcurrencyLimiter()
     private let metrics = HostMetrics()
+    /// The headers of every result record, made once (each header is two arrays).
+    private let resultHeaders: [RecordHeader]
 
     /// Creates the role over `log`.
     public init(
@@ -63,6 +65,7 @@ public struct FunctionHostService: Service {
         self.configuration = configuration
         self.logger = logger
         runtime = FunctionRuntime(idleInstancesPerFunction: configuration.workers)
+        resultHeaders = [RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)]
     }
 
     public func run() async throws {
@@ -94,21 +97,21 @@ public struct FunctionHostService: Service {
                     log: log, group: configuration.group, topic: StandardTopic.functionInvocations.name,
                     role: "wasm-host", logger: logger
                 ) { consumer in
+                    // While one batch runs on the workers the next is polled and queued behind it,
+                    // so the workers do not wait for the log; results are appended and offsets
+                    // committed in batch order, each batch only after its results are stored.
+                    var running: (records: [LogRecord], results: Task<[OutgoingRecord], Never>)?
+                    defer { running?.results.cancel() }
                     while !Task.isCancelled {
                         let records = try await consumer.poll(
-                            maxRecords: configuration.batchSize, timeout: .milliseconds(250))
-                        guard !records.isEmpty else { continue }
-                        let view = functions.snapshot.view
-                        let output = await withTaskGroup(of: (Int, OutgoingRecord).self) { group in
-                            for (index, record) in records.enumerated() {
-                                group.addTask { (index, await handle(record, functions: view, pool: pool)) }
-                            }
-                            var output: [(Int, OutgoingRecord)] = []
-                            for await produced in group { output.append(produced) }
-                            return output.sorted { $0.0 < $1.0 }.map(\.1)
+                            maxRecords: configuration.batchSize, timeout: running == nil ? .milliseconds(250) : .zero)
+                        let started =
+                            records.isEmpty ? nil : (records, start(records, functions: functions, pool: pool))
+                        if let (finished, results) = running {
+                            _ = try await log.append(await results.value)
+                            try await consumer.commit(finished.nextOffsets)
                         }
-                        _ = try await log.append(output)
-                        try await consumer.commit(records.nextOffsets)
+                        running = started
                     }
                 }
                 group.cancelAll()
@@ -117,50 +120,146 @@ public struct FunctionHostService: Service {
         }
     }
 
-    /// The result (or dead letter) for one invocation record.
-    private func handle(_ record: LogRecord, functions: CompactedTopicView, pool: WorkerPool) async -> OutgoingRecord {
+    /// Starts the work of one batch: the workers take its records one at a time and do
+    /// everything for each (read the request, run the guest, write the result) on their own
+    /// thread; the few that need waiting (a concurrency limit, a retry after a timeout) finish
+    /// on the cooperative pool.
+    private func start(
+        _ records: [LogRecord], functions: CompactedTopicFollower, pool: WorkerPool
+    ) -> Task<[OutgoingRecord], Never> {
+        let view = functions.snapshot.view
+        return Task {
+            let steps = await pool.map(records) { record in handleOnWorker(record, functions: view) }
+            return await withTaskGroup(of: (Int, OutgoingRecord).self) { group in
+                var output: [OutgoingRecord?] = Array(repeating: nil, count: steps.count)
+                for (index, step) in steps.enumerated() {
+                    switch step {
+                    case .finished(let record):
+                        output[index] = record
+                    case .waiting(let invocation, let attempts):
+                        group.addTask { (index, await handleWaiting(invocation, attempts: attempts, pool: pool)) }
+                    }
+                }
+                for await (index, record) in group { output[index] = record }
+                return output.compactMap { $0 }  // every index is set above
+            }
+        }
+    }
+
+    /// Where one invocation record stands.
+    private enum Step: Sendable {
+        /// Its result or dead letter.
+        case finished(OutgoingRecord)
+        /// It waits: for its function's concurrency limit (`attempts` 0) or, after `attempts`
+        /// runs that timed out, to run again.
+        case waiting(Invocation, attempts: Int)
+    }
+
+    /// An invocation that can run: its request, its function and the guest's input. A class, so
+    /// that handing a ``Step`` around copies one reference.
+    private final class Invocation: Sendable {
+        let record: LogRecord
         let request: Tributary_V1_InvocationRequest
+        let function: Tributary_V1_FunctionRecord
+        let compiled: CompiledFunction
+        let input: [UInt8]
+        var concurrencyLimit: Int { Int(function.manifest.limits.maxConcurrency) }
+
+        init(
+            record: LogRecord, request: Tributary_V1_InvocationRequest, function: Tributary_V1_FunctionRecord,
+            compiled: CompiledFunction, input: [UInt8]
+        ) {
+            self.record = record
+            self.request = request
+            self.function = function
+            self.compiled = compiled
+            self.input = input
+        }
+    }
+
+    /// Runs on a worker thread: everything for one record, unless its function has a concurrency
+    /// limit or its first run times out (then it waits on the cooperative pool).
+    private func handleOnWorker(_ record: LogRecord, functions: CompactedTopicView) -> Step {
+        let invocation: Invocation
+        switch prepare(record, functions: functions) {
+        case .finished(let output): return .finished(output)
+        case .waiting(let ready, _): invocation = ready
+        }
+        guard invocation.concurrencyLimit == 0 else { return .waiting(invocation, attempts: 0) }
+        let outcome = runtime.execute(invocation.compiled, input: invocation.input)
+        if outcome.status == .timeout, configuration.timeoutAttempts > 1 { return .waiting(invocation, attempts: 1) }
+        return .finished(finish(invocation, outcome, attempts: 1))
+    }
+
+    /// The rest of an invocation that had to wait: runs under its function's concurrency limit,
+    /// pausing before each retry of a timeout.
+    private func handleWaiting(_ invocation: Invocation, attempts ran: Int, pool: WorkerPool) async -> OutgoingRecord {
+        var attempts = ran
+        while true {
+            if attempts > 0 { try? await Task.sleep(for: .milliseconds(100 << attempts)) }
+            attempts += 1
+            let outcome = await limiter.run(invocation.function.name, limit: invocation.concurrencyLimit) {
+                [runtime] in
+                await pool.run { runtime.execute(invocation.compiled, input: invocation.input) }
+            }
+            if outcome.status != .timeout || attempts >= configuration.timeoutAttempts {
+                return finish(invocation, outcome, attempts: attempts)
+            }
+        }
+    }
+
+    /// Reads an invocation record: `.waiting(invocation, attempts: 0)` when it can run, else
+    /// its dead letter or (for a module that cannot run) its result.
+    private func prepare(_ record: LogRecord, functions: CompactedTopicView) -> Step {
+        let request: Tributary_V1_InvocationRequest
+        let eventJSON: ArraySlice<UInt8>?
         do {
-            request = try RecordEncoding.decode(
-                Tributary_V1_InvocationRequest.self, from: record.value ?? [], contentType: record.contentType)
+            (request, eventJSON) = try RecordEncoding.decodeRequestKeepingEvent(
+                from: record.value ?? [], contentType: record.contentType)
         } catch {
-            return deadLetter(record, "not an invocation request: \(error)")
+            return .finished(deadLetter(record, "not an invocation request: \(error)"))
         }
         let key =
             request.functionVersion == 0 ? request.functionName : "\(request.functionName)@\(request.functionVersion)"
         guard let stored = functions.values[Array(key.utf8)],
             let (function, compiledFunction) = deployed.resolve(stored, policy: configuration.policy, logger: logger)
         else {
-            return deadLetter(
-                record,
-                "function '\(request.functionName)' version \(request.functionVersion == 0 ? "latest" : "\(request.functionVersion)") is not deployed"
-            )
+            return .finished(
+                deadLetter(
+                    record,
+                    "function '\(request.functionName)' version \(request.functionVersion == 0 ? "latest" : "\(request.functionVersion)") is not deployed"
+                ))
         }
         if request.hasDeadline, request.deadline.date < Date() {
-            return deadLetter(record, "its deadline (\(request.deadline.date)) passed before it could run")
+            return .finished(deadLetter(record, "its deadline (\(request.deadline.date)) passed before it could run"))
         }
-        var outcome: InvocationOutcome
         switch compiledFunction {
-        case .success(let compiledFunction):
-            let input = Self.input(for: request, environment: function.manifest.environment)
-            var attempt = 1
-            while true {
-                outcome = await limiter.run(
-                    function.name, limit: Int(function.manifest.limits.maxConcurrency)
-                ) { [runtime] in
-                    await pool.run { runtime.execute(compiledFunction, input: input) }
-                }
-                guard outcome.status == .timeout else { break }
-                guard attempt < configuration.timeoutAttempts else {
-                    return deadLetter(record, "timed out on all \(attempt) attempts: \(outcome.error)")
-                }
-                try? await Task.sleep(for: .milliseconds(100 << attempt))
-                attempt += 1
-            }
+        case .success(let compiled):
+            let input = Self.input(for: request, environment: function.manifest.environment, eventJSON: eventJSON)
+            let invocation = Invocation(
+                record: record, request: request, function: function, compiled: compiled, input: input)
+            return .waiting(invocation, attempts: 0)
         case .failure(let error):
-            outcome = InvocationOutcome(
+            let outcome = InvocationOutcome(
                 status: .invalidModule, output: [], logs: [], fuelUsed: 0, error: error.reason, duration: .zero)
+            return .finished(result(of: request, record: record, function: function, outcome: outcome))
         }
+    }
+
+    /// The result record of a run invocation, or its dead letter when every attempt timed out.
+    private func finish(_ invocation: Invocation, _ outcome: InvocationOutcome, attempts: Int) -> OutgoingRecord {
+        if outcome.status == .timeout, attempts >= configuration.timeoutAttempts {
+            return deadLetter(invocation.record, "timed out on all \(attempts) attempts: \(outcome.error)")
+        }
+        return result(
+            of: invocation.request, record: invocation.record, function: invocation.function, outcome: outcome)
+    }
+
+    /// Records `outcome` in the metrics and the debug log and writes its `InvocationResult`.
+    private func result(
+        of request: Tributary_V1_InvocationRequest, record: LogRecord, function: Tributary_V1_FunctionRecord,
+        outcome: InvocationOutcome
+    ) -> OutgoingRecord {
         let status = outcome.status
         metrics.invocations(status).increment()
         // Debug level: a failing function can fail thousands of times a second; the status
@@ -195,7 +294,7 @@ public struct FunctionHostService: Service {
             return OutgoingRecord(
                 topic: StandardTopic.functionResults.name, key: Array(request.invocationID.utf8),
                 value: try configuration.encoding.encode(result),
-                headers: [RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)])
+                headers: resultHeaders)
         } catch {
             return deadLetter(record, "the result cannot be encoded: \(error)")
         }
@@ -209,10 +308,13 @@ public struct FunctionHostService: Service {
 
     /// The function input (docs/function-abi.md): invocation metadata, the canonical event in
     /// proto3-JSON (or, for direct invocations, the caller's JSON) and the manifest's environment.
-    public static func input(for request: Tributary_V1_InvocationRequest, environment: [String: String]) -> [UInt8] {
+    /// `eventJSON`, the event as the invocation record carries it, is used as is when given.
+    public static func input(
+        for request: Tributary_V1_InvocationRequest, environment: [String: String], eventJSON: ArraySlice<UInt8>? = nil
+    ) -> [UInt8] {
         // Written by hand, keys sorted: a generic JSON writer was the host's largest per-invocation cost.
         var json: [UInt8] = []
-        json.reserveCapacity(1_024)
+        json.reserveCapacity(1_024 + (eventJSON?.count ?? 0))
         json += Array("{\"attempt\":\(request.attempt),\"environment\":{".utf8)
         for (index, (name, value)) in environment.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { json.append(UInt8(ascii: ",")) }
@@ -226,7 +328,10 @@ public struct FunctionHostService: Service {
         JSONText.appendString(request.invocationID, to: &json)
         json += Array(",\"triggerId\":".utf8)
         JSONText.appendString(request.triggerID, to: &json)
-        if request.hasEvent {
+        if let eventJSON, request.hasEvent {
+            json += Array(",\"event\":".utf8)
+            json += eventJSON
+        } else if request.hasEvent {
             json += Array(",\"event\":".utf8) + ((try? DirectJSON.encode(request.event)) ?? Array("{}".utf8))
         } else if !request.input.isEmpty {
             json += Array(",\"input\":".utf8) + Array(request.input)

@@ -39,6 +39,37 @@ final class WorkerPool: Sendable {
         }
     }
 
+    /// Runs `transform` on every item on the workers and returns the results in order. The batch
+    /// costs one hand-off per worker, not per item: each worker that joins claims the next item
+    /// from a shared counter until none is left, so a slow item never holds up the rest.
+    func map<Item: Sendable, Result: Sendable>(
+        _ items: [Item], _ transform: @escaping @Sendable (Item) -> Result
+    ) async -> [Result] {
+        guard !items.isEmpty else { return [] }
+        let participants = min(threads, items.count)
+        let batch = SharedBatch<Result>(count: items.count, participants: participants)
+        return await withCheckedContinuation { continuation in
+            let participant: @Sendable () -> Void = {
+                while true {
+                    let index = batch.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard index < items.count else { break }
+                    batch.store(transform(items[index]), at: index)
+                }
+                if let results = batch.finish() { continuation.resume(returning: results) }
+            }
+            let accepted = state.withLock { state in
+                guard !state.stopped else { return false }
+                state.jobs.append(contentsOf: repeatElement(participant, count: participants))
+                return true
+            }
+            if accepted {
+                for _ in 0..<participants { available.signal() }
+            } else {
+                for _ in 0..<participants { participant() }
+            }
+        }
+    }
+
     /// Lets the workers finish the queued jobs and end.
     func stop() {
         state.withLock { $0.stopped = true }
@@ -60,6 +91,38 @@ final class WorkerPool: Sendable {
             saturation.record(Double(state.withLock { $0.busy }) / Double(threads))
             job()
             state.withLock { $0.busy -= 1 }
+        }
+    }
+}
+
+/// The shared state of one ``WorkerPool/map(_:_:)`` batch: the next unclaimed item and the results
+/// so far.
+private final class SharedBatch<Result: Sendable>: Sendable {
+    private struct Gathered {
+        var slots: [Result?]
+        var finished = 0
+    }
+
+    let next = Atomic(0)
+    private let participants: Int
+    private let gathered: Mutex<Gathered>
+
+    init(count: Int, participants: Int) {
+        self.participants = participants
+        gathered = Mutex(Gathered(slots: Array(repeating: nil, count: count)))
+    }
+
+    /// Keeps the result of item `index`.
+    func store(_ result: sending Result, at index: Int) {
+        gathered.withLock { $0.slots[index] = result }
+    }
+
+    /// Marks one participant done; returns every result, in order, to the last one.
+    func finish() -> [Result]? {
+        gathered.withLock { gathered in
+            gathered.finished += 1
+            guard gathered.finished == participants else { return nil }
+            return gathered.slots.compactMap { $0 }  // every index was claimed exactly once
         }
     }
 }

@@ -19,9 +19,34 @@ extension DirectJSON {
     public static func decodeRequest(_ json: [UInt8]) -> Tributary_V1_InvocationRequest? {
         json.withUnsafeBufferPointer { buffer in
             var scanner = JSONScanner(buffer)
-            guard let request = scanner.request(), scanner.atEnd() else { return nil }
+            guard let (request, _) = scanner.request(checkingEventOnly: false), scanner.atEnd() else { return nil }
             return request
         }
+    }
+
+    /// The invocation request in `json` (see ``decodeRequest(_:)``), and its event's proto3-JSON
+    /// as it stands in `json` when the record is compact: no whitespace, members in field order,
+    /// 64-bit integers quoted and 32-bit ones bare, as Tributary writes them. A record Tributary
+    /// wrote then carries exactly `encode(event)`; one from another writer may still differ in
+    /// how strings are escaped and in members written at their default value, which
+    /// proto3-JSON readers treat alike.
+    ///
+    /// When the event's JSON is returned, the request's event holds only its `id`, its status
+    /// and its numbers: the event is checked as fully as ``decodeRequest(_:)`` checks it, but
+    /// its strings are not made (the wasm host needs the id and hands the JSON to the function).
+    public static func decodeRequestKeepingEvent(
+        _ json: [UInt8]
+    ) -> (request: Tributary_V1_InvocationRequest, eventJSON: ArraySlice<UInt8>?)? {
+        let kept: (Tributary_V1_InvocationRequest, ArraySlice<UInt8>?)?? = json.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            guard let (request, eventRange) = scanner.request(checkingEventOnly: true), scanner.atEnd() else {
+                return .some(nil)
+            }
+            guard scanner.compact || eventRange == nil else { return nil }  // read again, event and all
+            return (request, eventRange.map { json[$0] })
+        }
+        if let kept { return kept }
+        return decodeRequest(json).map { ($0, nil) }
     }
 }
 
@@ -35,6 +60,11 @@ private struct JSONScanner {
     /// hostile record exhaust the stack.
     private var listDepth = 0
     private static let maximumListDepth = 32
+    /// Whether the input so far is compact as Tributary writes it (see `decodeRequestKeepingEvent`).
+    private(set) var compact = true
+    /// While set, strings are checked but not made (each reads as ""), except where a reader
+    /// needs the text (`keptString`).
+    private var checkingOnly = false
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -43,15 +73,19 @@ private struct JSONScanner {
     // MARK: Messages
     // Each member case reads its value and reports whether it could; `.map { … } != nil` stores it.
 
-    mutating func request() -> Tributary_V1_InvocationRequest? {
+    /// The request, and where its event's value is in the input; with `checkingEventOnly`, the
+    /// event's strings other than its id and status are checked but not made.
+    mutating func request(checkingEventOnly: Bool) -> (Tributary_V1_InvocationRequest, Range<Int>?)? {
         var request = Tributary_V1_InvocationRequest()
+        var eventRange: Range<Int>?
         let complete = readObject { scanner, key, members in
             switch true {
             case key.is("invocationId", &members, 0): scanner.string().map { request.invocationID = $0 } != nil
             case key.is("functionName", &members, 1): scanner.string().map { request.functionName = $0 } != nil
             case key.is("functionVersion", &members, 2): scanner.uint32().map { request.functionVersion = $0 } != nil
             case key.is("triggerId", &members, 3): scanner.string().map { request.triggerID = $0 } != nil
-            case key.is("event", &members, 4): scanner.event().map { request.event = $0 } != nil
+            case key.is("event", &members, 4):
+                scanner.event(at: &eventRange, checkingOnly: checkingEventOnly).map { request.event = $0 } != nil
             case key.is("attempt", &members, 5): scanner.uint32().map { request.attempt = $0 } != nil
             case key.is("deadline", &members, 6):
                 // RFC 3339 text; swift-protobuf parses the (escape-free) string itself.
@@ -62,14 +96,14 @@ private struct JSONScanner {
             default: false
             }
         }
-        return complete ? request : nil
+        return complete ? (request, eventRange) : nil
     }
 
     mutating func event() -> Tributary_V1_CanonicalEvent? {
         var event = Tributary_V1_CanonicalEvent()
         let complete = readObject { scanner, key, members in
             switch true {
-            case key.is("id", &members, 0): scanner.string().map { event.id = $0 } != nil
+            case key.is("id", &members, 0): scanner.keptString().map { event.id = $0 } != nil
             case key.is("chainId", &members, 1): scanner.string().map { event.chainID = $0 } != nil
             case key.is("blockNumber", &members, 2): scanner.uint64().map { event.blockNumber = $0 } != nil
             case key.is("blockHash", &members, 3): scanner.string().map { event.blockHash = $0 } != nil
@@ -83,13 +117,24 @@ private struct JSONScanner {
             case key.is("topics", &members, 10): scanner.array({ $0.string() }).map { event.topics = $0 } != nil
             case key.is("data", &members, 11): scanner.string().map { event.data = $0 } != nil
             case key.is("status", &members, 12):
-                scanner.string().flatMap(Self.finalityStatus).map { event.status = $0 } != nil
+                scanner.keptString().flatMap(Self.finalityStatus).map { event.status = $0 } != nil
             case key.is("removed", &members, 13): scanner.bool().map { event.removed = $0 } != nil
             case key.is("decoded", &members, 14): scanner.decoded().map { event.decoded = $0 } != nil
             default: false
             }
         }
         return complete ? event : nil
+    }
+
+    /// The event, noting where its value is in the input.
+    private mutating func event(at range: inout Range<Int>?, checkingOnly: Bool) -> Tributary_V1_CanonicalEvent? {
+        skipWhitespace()
+        let start = index
+        self.checkingOnly = checkingOnly
+        defer { self.checkingOnly = false }
+        guard let event = event() else { return nil }
+        range = start..<index
+        return event
     }
 
     private mutating func decoded() -> Tributary_V1_DecodedEvent? {
@@ -162,6 +207,8 @@ private struct JSONScanner {
     struct MemberSet {
         var seen: UInt32 = 0
         var malformed = false
+        /// Whether the members came in field order (as Tributary writes them).
+        var inOrder = true
     }
 
     /// Reads an object, handing each member to `member` with the scanner at its value; false
@@ -173,6 +220,7 @@ private struct JSONScanner {
         while let key = nextKey(&first) {
             guard member(&self, key, &members) else { return false }
         }
+        if !members.inOrder { compact = false }
         return !members.malformed
     }
 
@@ -187,6 +235,7 @@ private struct JSONScanner {
                 memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0
             else { return false }
             if members.seen & (1 << bit) != 0 { members.malformed = true }
+            if members.seen >> bit != 0 { members.inOrder = false }  // a later field came first
             members.seen |= 1 << bit
             return !members.malformed
         }
@@ -238,19 +287,31 @@ private struct JSONScanner {
 
     // MARK: Scalars
 
+    /// A string the caller needs even while `checkingOnly`.
+    private mutating func keptString() -> String? {
+        let checking = checkingOnly
+        checkingOnly = false
+        defer { checkingOnly = checking }
+        return string()
+    }
+
     private mutating func string() -> String? {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         index += 1
         let start = index
+        var ascii = true
         // Most strings (hex, ids, names) have no escapes: validated and copied in one step.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                return String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
+                if checkingOnly, ascii { return "" }  // ASCII without escapes or controls is valid
+                let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
+                return checkingOnly ? text.map { _ in "" } : text
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            if byte >= 0x80 { ascii = false }
             index += 1
         }
         var text = Array(bytes[start..<index])
@@ -258,7 +319,7 @@ private struct JSONScanner {
             let byte = bytes[index]
             index += 1
             switch byte {
-            case UInt8(ascii: "\""): return String(validating: text, as: UTF8.self)
+            case UInt8(ascii: "\""): return String(validating: text, as: UTF8.self).map { checkingOnly ? "" : $0 }
             case 0..<0x20: return nil  // raw control characters are not JSON
             case UInt8(ascii: "\\"):
                 guard index < bytes.count else { return nil }
@@ -302,8 +363,22 @@ private struct JSONScanner {
         return value
     }
 
-    /// An unsigned integer, quoted or bare, plain decimal digits without leading zeros.
+    /// A 64-bit unsigned integer (compact when quoted, as proto3-JSON writes 64-bit integers).
     private mutating func uint64() -> UInt64? {
+        guard let (value, quoted) = unsigned() else { return nil }
+        if !quoted { compact = false }
+        return value
+    }
+
+    /// A 32-bit unsigned integer (compact when bare).
+    private mutating func uint32() -> UInt32? {
+        guard let (value, quoted) = unsigned(), let narrow = UInt32(exactly: value) else { return nil }
+        if quoted { compact = false }
+        return narrow
+    }
+
+    /// An unsigned integer, quoted or bare, plain decimal digits without leading zeros.
+    private mutating func unsigned() -> (value: UInt64, quoted: Bool)? {
         skipWhitespace()
         guard index < bytes.count else { return nil }
         let quoted = bytes[index] == UInt8(ascii: "\"")
@@ -326,11 +401,7 @@ private struct JSONScanner {
         {
             return nil  // 1.0, 1e3: swift-protobuf's rules
         }
-        return value
-    }
-
-    private mutating func uint32() -> UInt32? {
-        uint64().flatMap { UInt32(exactly: $0) }
+        return (value, quoted)
     }
 
     private mutating func bool() -> Bool? {
@@ -361,6 +432,7 @@ private struct JSONScanner {
             bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09
         {
             index += 1
+            compact = false
         }
     }
 

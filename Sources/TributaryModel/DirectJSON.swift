@@ -32,7 +32,7 @@ public enum DirectJSON {
         object.integer("attempt", request.attempt, to: &json)
         if request.hasDeadline {
             object.key("deadline", to: &json)
-            json += try request.deadline.jsonUTF8Bytes() as [UInt8]  // RFC 3339, swift-protobuf's rules
+            try appendTimestamp(request.deadline, to: &json)
         }
         object.close(to: &json)
         return json
@@ -80,17 +80,92 @@ public enum DirectJSON {
         }
         if result.hasDuration {
             object.key("duration", to: &json)
-            json += try result.duration.jsonUTF8Bytes() as [UInt8]  // "1.5s", swift-protobuf's rules
+            try appendDuration(result.duration, to: &json)
         }
         object.quotedInteger("fuelUsed", result.fuelUsed, to: &json)
         object.string("error", result.error, to: &json)
         object.integer("attempt", result.attempt, to: &json)
         if result.hasCompletedAt {
             object.key("completedAt", to: &json)
-            json += try result.completedAt.jsonUTF8Bytes() as [UInt8]
+            try appendTimestamp(result.completedAt, to: &json)
         }
         object.close(to: &json)
         return json
+    }
+
+    /// Appends a duration as swift-protobuf writes it ("1.5s": seconds, then 3, 6 or 9 digits of
+    /// fraction when there is one); negative and out-of-range durations go to swift-protobuf.
+    static func appendDuration(_ duration: Google_Protobuf_Duration, to json: inout [UInt8]) throws {
+        guard duration.seconds >= 0, duration.seconds <= 315_576_000_000, (0..<1_000_000_000).contains(duration.nanos)
+        else {
+            json += try duration.jsonUTF8Bytes() as [UInt8]
+            return
+        }
+        json.append(UInt8(ascii: "\""))
+        json += Array(String(duration.seconds).utf8)
+        appendFraction(duration.nanos, to: &json)
+        json += [UInt8(ascii: "s"), UInt8(ascii: "\"")]
+    }
+
+    /// Appends a timestamp as swift-protobuf writes it (RFC 3339 in UTC, "2026-11-25T10:00:00.5Z"
+    /// with 3, 6 or 9 digits of fraction when there is one); times before 1970 or after 9999 go
+    /// to swift-protobuf.
+    static func appendTimestamp(_ timestamp: Google_Protobuf_Timestamp, to json: inout [UInt8]) throws {
+        guard (0...253_402_300_799).contains(timestamp.seconds), (0..<1_000_000_000).contains(timestamp.nanos) else {
+            json += try timestamp.jsonUTF8Bytes() as [UInt8]
+            return
+        }
+        let days = timestamp.seconds / 86_400
+        let secondOfDay = Int(timestamp.seconds % 86_400)
+        // Days to a civil date (proleptic Gregorian), after Howard Hinnant's `civil_from_days`.
+        let shifted = days + 719_468
+        let era = shifted / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        json.append(UInt8(ascii: "\""))
+        appendDigits(year, count: 4, to: &json)
+        json.append(UInt8(ascii: "-"))
+        appendDigits(month, count: 2, to: &json)
+        json.append(UInt8(ascii: "-"))
+        appendDigits(day, count: 2, to: &json)
+        json.append(UInt8(ascii: "T"))
+        appendDigits(secondOfDay / 3_600, count: 2, to: &json)
+        json.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay / 60 % 60, count: 2, to: &json)
+        json.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay % 60, count: 2, to: &json)
+        appendFraction(timestamp.nanos, to: &json)
+        json += [UInt8(ascii: "Z"), UInt8(ascii: "\"")]
+    }
+
+    /// ".500", ".500001", ".500000001" or nothing: the fewest of 3, 6 or 9 digits that are exact.
+    private static func appendFraction(_ nanos: Int32, to json: inout [UInt8]) {
+        guard nanos != 0 else { return }
+        json.append(UInt8(ascii: "."))
+        if nanos % 1_000_000 == 0 {
+            appendDigits(Int(nanos / 1_000_000), count: 3, to: &json)
+        } else if nanos % 1_000 == 0 {
+            appendDigits(Int(nanos / 1_000), count: 6, to: &json)
+        } else {
+            appendDigits(Int(nanos), count: 9, to: &json)
+        }
+    }
+
+    /// `value` in decimal, zero-padded to `count` digits (`value` has at most that many).
+    private static func appendDigits(_ value: Int, count: Int, to json: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<count { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            json.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     /// Appends the event's proto3-JSON to `json`; the event must be directly encodable.

@@ -64,9 +64,7 @@ public enum RecordEncoding: String, Sendable, Hashable, CaseIterable {
     public static func decode<M: SwiftProtobuf.Message>(
         _ type: M.Type, from bytes: [UInt8], contentType: String?
     ) throws -> M {
-        let encoding =
-            contentType.flatMap(RecordEncoding.init(contentType:))
-            ?? (bytes.first == UInt8(ascii: "{") ? .json : .protobuf)
+        let encoding = of(bytes, contentType: contentType)
         do {
             switch encoding {
             case .json:
@@ -88,5 +86,25 @@ public enum RecordEncoding: String, Sendable, Hashable, CaseIterable {
             throw ModelError(
                 .malformedRecord, "not a valid \(M.protoMessageName) in \(encoding.rawValue): \(error)")
         }
+    }
+
+    /// An invocation request record read as ``decode(_:from:contentType:)`` reads it, with its
+    /// event's proto3-JSON as the record carries it when the record is compact JSON (see
+    /// ``DirectJSON/decodeRequestKeepingEvent(_:)``): the wasm host puts those bytes in the
+    /// function input instead of writing the event again.
+    ///
+    /// - Throws: ``ModelError`` (`.malformedRecord`) when the bytes are not an invocation request.
+    public static func decodeRequestKeepingEvent(
+        from bytes: [UInt8], contentType: String?
+    ) throws -> (request: Tributary_V1_InvocationRequest, eventJSON: ArraySlice<UInt8>?) {
+        if of(bytes, contentType: contentType) == .json, let decoded = DirectJSON.decodeRequestKeepingEvent(bytes) {
+            return decoded
+        }
+        return (try decode(Tributary_V1_InvocationRequest.self, from: bytes, contentType: contentType), nil)
+    }
+
+    /// How a record is written: by its content type, else by its first byte.
+    private static func of(_ bytes: [UInt8], contentType: String?) -> RecordEncoding {
+        contentType.flatMap(RecordEncoding.init(contentType:)) ?? (bytes.first == UInt8(ascii: "{") ? .json : .protobuf)
     }
 }

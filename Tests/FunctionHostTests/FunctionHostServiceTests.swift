@@ -10,7 +10,9 @@ import WAT
 /// rest, the function input as docs/function-abi.md describes it.
 @Suite struct FunctionHostServiceTests {
     static func deploy(
-        _ name: String, version: UInt32, wat: String, fuel: UInt64 = 0, timeoutMs: UInt32 = 0, in log: InMemoryEventLog
+        _ name: String, version: UInt32, wat: String, fuel: UInt64 = 0, timeoutMs: UInt32 = 0,
+        maxConcurrency: UInt32 = 0,
+        in log: InMemoryEventLog
     ) async throws {
         var function = Tributary_V1_FunctionRecord()
         function.name = name
@@ -21,6 +23,7 @@ import WAT
         function.manifest.environment = ["THRESHOLD": "5"]
         function.manifest.limits.fuel = fuel
         function.manifest.limits.timeoutMs = timeoutMs
+        function.manifest.limits.maxConcurrency = maxConcurrency
         let value = try RecordEncoding.json.encode(function)
         _ = try await log.append([
             OutgoingRecord(topic: StandardTopic.functions.name, key: name, value: value),
@@ -56,6 +59,14 @@ import WAT
         #expect(object["triggerId"] as? String == "t\u{01}" && object["attempt"] as? Int == 2)
         #expect(object["environment"] as? [String: String] == ["A": "1", "B": "tab\there"])
         #expect((object["event"] as? [String: Any])?["id"] as? String == "eip155:1:0xab:1")
+        // From a JSON record, the event's bytes are taken as they are: the same input.
+        let kept = try RecordEncoding.decodeRequestKeepingEvent(
+            from: try RecordEncoding.json.encode(request), contentType: RecordEncoding.json.contentType)
+        #expect(kept.eventJSON != nil)
+        #expect(
+            FunctionHostService.input(
+                for: kept.request, environment: ["B": "tab\there", "A": "1"], eventJSON: kept.eventJSON)
+                == input)
         var direct = Tributary_V1_InvocationRequest()
         direct.input = Data(#"{"x":[1,2]}"#.utf8)
         let directObject = try #require(
@@ -114,6 +125,53 @@ import WAT
         #expect(deadLetters.sorted().count == 2)
         #expect(deadLetters.contains { $0.contains("function 'echo' version 2 is not deployed") })
         #expect(deadLetters.contains { $0.contains("not an invocation request") })
+    }
+
+    /// More invocations than a batch, for a function without a limit and one with a concurrency
+    /// limit of 1 (whose invocations wait on the cooperative pool): every invocation gets exactly
+    /// one result, each partition's in the order of its invocations, and the offsets are committed.
+    @Test func everyInvocationOfManyBatchesGetsOneResultInOrder() async throws {
+        let log = InMemoryEventLog()
+        for topic in StandardTopic.all {
+            try await log.createTopic(TopicConfiguration(name: topic.name, partitions: 2, compacted: topic.compacted))
+        }
+        try await Self.deploy("echo", version: 1, wat: FunctionRuntimeTests.echo, in: log)
+        try await Self.deploy("one-at-a-time", version: 1, wat: FunctionRuntimeTests.echo, maxConcurrency: 1, in: log)
+        let ids = (0..<300).map { "i-\($0)" }
+        _ = try await log.append(
+            try ids.enumerated().map { try Self.invocation($1, function: $0 % 3 == 0 ? "one-at-a-time" : "echo") })
+        let task = Task {
+            try await FunctionHostService(log: log, configuration: .init(workers: 2, batchSize: 16)).run()
+        }
+        defer { task.cancel() }
+        let reader = try await log.makeReader(topic: StandardTopic.functionResults.name, from: .earliest)
+        var byPartition: [Int: [String]] = [:]
+        var received: [String] = []
+        for _ in 0..<400 where received.count < ids.count {
+            for record in try await reader.poll(maxRecords: 100, timeout: .milliseconds(50)) {
+                let result = try RecordEncoding.decode(
+                    Tributary_V1_InvocationResult.self, from: record.value ?? [], contentType: record.contentType)
+                #expect(result.status == .ok, "\(result.invocationID): \(result.error)")
+                received.append(result.invocationID)
+                byPartition[record.position.partition, default: []].append(result.invocationID)
+            }
+        }
+        #expect(received.sorted() == ids.sorted(), "one result per invocation")
+        // Results are keyed by invocation id and invocations by the same id, so both land in the
+        // same partition; within it results follow the invocations' order.
+        for (_, partitionIDs) in byPartition {
+            let numbers = partitionIDs.map { Int($0.dropFirst(2))! }
+            #expect(numbers == numbers.sorted())
+        }
+        var committed = 0
+        for _ in 0..<100 {
+            let offsets = try await log.committedOffsets(group: "tributary-wasm-host")
+            committed = offsets.filter { $0.key.topic == StandardTopic.functionInvocations.name }.values
+                .reduce(0) { $0 + Int($1) }
+            if committed == ids.count { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(committed == ids.count, "every offset committed once its result was stored")
     }
 
     @Test func expiredAndTimedOutInvocationsAreDeadLetteredWithTheReason() async throws {

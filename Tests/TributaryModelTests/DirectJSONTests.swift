@@ -93,10 +93,7 @@ extension RandomEvents {
         if Int.random(in: 0..<10, using: &rng) > 0 { request.event = event(using: &rng) }
         request.attempt = Bool.random(using: &rng) ? UInt32.random(in: 1...5, using: &rng) : 0
         if Bool.random(using: &rng) {
-            let nanos: [Int32] = [0, 1_000_000, 123_000, 999_999_999, 5]
-            request.deadline = Google_Protobuf_Timestamp(
-                seconds: Int64.random(in: 0...4_000_000_000, using: &rng),
-                nanos: nanos[Int.random(in: 0..<nanos.count, using: &rng)])
+            request.deadline = timestamp(using: &rng)
         }
         if Int.random(in: 0..<10, using: &rng) == 0 { request.input = Data(text(using: &rng).utf8) }
         return request
@@ -124,19 +121,43 @@ extension RandomEvents {
             return line
         }
         if Bool.random(using: &rng) {
-            result.duration = Google_Protobuf_Duration(
-                seconds: Int64.random(in: 0...100, using: &rng),
-                nanos: [0, 29_000, 1_000_000, 5][Int.random(in: 0..<4, using: &rng)])
+            // Negative durations too (swift-protobuf writes those; the direct writer hands them over).
+            let seconds = Int64.random(in: -100...100, using: &rng)
+            var nanos = fraction(using: &rng)
+            if seconds < 0 || (seconds == 0 && Bool.random(using: &rng)) { nanos = -nanos }
+            result.duration = Google_Protobuf_Duration(seconds: seconds, nanos: nanos)
         }
         result.fuelUsed = Bool.random(using: &rng) ? UInt64.random(in: 1...UInt64.max, using: &rng) : 0
         result.error = text(using: &rng)
         result.attempt = Bool.random(using: &rng) ? UInt32.random(in: 1...5, using: &rng) : 0
         if Bool.random(using: &rng) {
-            result.completedAt = Google_Protobuf_Timestamp(
-                seconds: Int64.random(in: 0...4_000_000_000, using: &rng),
-                nanos: [0, 123_000_000, 7][Int.random(in: 0..<3, using: &rng)])
+            result.completedAt = timestamp(using: &rng)
         }
         return result
+    }
+
+    /// Any valid timestamp (years 1 to 9999; before 1970 goes through swift-protobuf), with
+    /// fractions of 0, 3, 6 and 9 digits, often close to now.
+    static func timestamp(using rng: inout some RandomNumberGenerator) -> Google_Protobuf_Timestamp {
+        let seconds: Int64 =
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: Int64.random(in: -62_135_596_800...253_402_300_799, using: &rng)
+            case 1: Int64.random(in: 0...86_400 * 3, using: &rng)  // days around the epoch
+            // The epoch, 2000-02-29, 2100-02-28T23:59:59 and the last second of 9999.
+            case 2: [0, 951_782_400, 4_107_542_399, 253_402_300_799][Int.random(in: 0..<4, using: &rng)]
+            default: Int64.random(in: 1_700_000_000...1_900_000_000, using: &rng)
+            }
+        return Google_Protobuf_Timestamp(seconds: seconds, nanos: fraction(using: &rng))
+    }
+
+    /// Nanoseconds that need 0, 3, 6 or 9 digits.
+    static func fraction(using rng: inout some RandomNumberGenerator) -> Int32 {
+        switch Int.random(in: 0..<4, using: &rng) {
+        case 0: 0
+        case 1: Int32.random(in: 1...999, using: &rng) * 1_000_000
+        case 2: Int32.random(in: 1...999_999, using: &rng) * 1_000
+        default: Int32.random(in: 1...999_999_999, using: &rng)
+        }
     }
 }
 
@@ -187,6 +208,30 @@ struct DirectJSONTests {
             }
             if variant == 0, request.input.isEmpty, !request.hasEvent || DirectJSON.isDirectlyEncodable(request.event) {
                 #expect(DirectJSON.decodeRequest(written) == request, "the direct reader refused its own form")
+                // The event's bytes as the record carries them are what the encoder writes for it.
+                let kept = DirectJSON.decodeRequestKeepingEvent(written)
+                #expect(
+                    kept?.eventJSON.map(Array.init) == (request.hasEvent ? try DirectJSON.encode(request.event) : nil))
+            }
+            // Reading with the event kept accepts exactly what reading it all accepts. Kept event
+            // bytes, whatever the variant, are the event; the request around them is the same but
+            // for the event's strings. Whitespace and bare 64-bit integers are not compact, so
+            // nothing is kept.
+            let full = DirectJSON.decodeRequest(bytes)
+            let kept = DirectJSON.decodeRequestKeepingEvent(bytes)
+            #expect((full == nil) == (kept == nil), "\(text)")
+            if let full, let kept {
+                if let eventJSON = kept.eventJSON {
+                    #expect(try Tributary_V1_CanonicalEvent(jsonUTF8Bytes: Array(eventJSON)) == full.event)
+                    #expect(kept.request.event.id == full.event.id && kept.request.event.status == full.event.status)
+                    #expect(!(1...2).contains(variant) || text == String(decoding: written, as: UTF8.self), "\(text)")
+                    var withoutEvent = (full, kept.request)
+                    withoutEvent.0.clearEvent()
+                    withoutEvent.1.clearEvent()
+                    #expect(withoutEvent.0 == withoutEvent.1)
+                } else {
+                    #expect(kept.request == full)
+                }
             }
             // The event alone, through the canonical-events path.
             if variant == 0, request.hasEvent {
@@ -199,6 +244,23 @@ struct DirectJSONTests {
                     try RecordEncoding.decode(Tributary_V1_CanonicalEvent.self, from: eventBytes, contentType: nil)
                         == Tributary_V1_CanonicalEvent(jsonUTF8Bytes: eventBytes))
             }
+        }
+    }
+
+    @Test("invalid UTF-8 in an event's string is refused whether the event is kept as bytes or read")
+    func invalidUTF8IsRefusedWhenKeepingTheEvent() throws {
+        var request = Tributary_V1_InvocationRequest()
+        request.invocationID = "i-1"
+        request.event.id = "eip155:1:0xab:0"
+        request.event.address = "0xé"
+        var bytes = try RecordEncoding.json.encode(request)
+        #expect(DirectJSON.decodeRequestKeepingEvent(bytes)?.eventJSON != nil)
+        let accent = try #require(bytes.firstIndex(of: 0xC3))
+        bytes[accent] = 0xFF  // a byte never valid in UTF-8
+        #expect(DirectJSON.decodeRequest(bytes) == nil)
+        #expect(DirectJSON.decodeRequestKeepingEvent(bytes) == nil)
+        #expect(throws: ModelError.self) {
+            try RecordEncoding.decodeRequestKeepingEvent(from: bytes, contentType: "application/json")
         }
     }
 

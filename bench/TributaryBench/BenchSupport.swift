@@ -82,6 +82,9 @@ func measure(_ label: String, records: Int, _ body: () async throws -> Void) asy
     return rate
 }
 
+/// The middle value (the upper one of the two middles for an even count).
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
 /// CPU time (user + system, every thread) this process has used, in seconds.
 func processCPUSeconds() -> Double {
     var usage = rusage()

@@ -87,7 +87,6 @@ enum KafkaLogBenchmark {
         }
         // This machine drifts between a fast and a slow mode for seconds at a time, so each
         // round's wrapper rates are divided by the same round's raw rate.
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let concurrentRatios = zip(concurrentRates, rawRates).map { $0 / $1 }
         let oneBatchRatios = zip(oneBatchRates, rawRates).map { $0 / $1 }
         print(

@@ -33,25 +33,48 @@ enum WasmBenchmark {
             for _ in 0..<count { _ = runtime.execute(function, input: input) }
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let pooled = await measure("runtime, \(cores) workers (threads)", records: count) {
-            let group = DispatchGroup()
-            for worker in 0..<cores {
-                group.enter()
-                Thread {
-                    for _ in stride(from: worker, to: count, by: cores) { _ = runtime.execute(function, input: input) }
-                    group.leave()
-                }.start()
+        let pooled = {
+            await measure("runtime, \(cores) workers (threads)", records: count) {
+                let group = DispatchGroup()
+                for worker in 0..<cores {
+                    group.enter()
+                    Thread {
+                        for _ in stride(from: worker, to: count, by: cores) {
+                            _ = runtime.execute(function, input: input)
+                        }
+                        group.leave()
+                    }.start()
+                }
+                group.wait()
             }
-            group.wait()
         }
+        _ = await pooled()
         print(
             "resident memory: \(String(format: "%.1f", memoryBefore)) MiB before, \(String(format: "%.1f", residentMemoryMiB())) MiB after \(2 * count) invocations; instances created: \(function.instancesCreated), reuse: \(function.notReusableReason ?? "from the snapshot")"
         )
 
+        // Host overhead: the role (queue to result) against the runtime alone on the same
+        // workers, measured next to each other in every round (this machine's speed drifts for
+        // seconds at a time), the order alternating; the median of the per-round overheads.
+        var overheads: [RecordEncoding: [Double]] = [:]
+        for round in 1...options.rounds {
+            var runtimeRate = 0.0
+            var roleRates: [RecordEncoding: Double] = [:]
+            let runtimeFirst = round % 2 == 1
+            if runtimeFirst { runtimeRate = await pooled() }
+            for encoding in [RecordEncoding.json, .protobuf] {
+                roleRates[encoding] = try await hostRole(
+                    module: Array(module), count: count, workers: cores, encoding: encoding)
+            }
+            if !runtimeFirst { runtimeRate = await pooled() }
+            for (encoding, rate) in roleRates {
+                overheads[encoding, default: []].append(max(0, 1 - rate / runtimeRate))
+            }
+        }
         for encoding in [RecordEncoding.json, .protobuf] {
-            let host = try await hostRole(module: Array(module), count: count, workers: cores, encoding: encoding)
+            let perRound = overheads[encoding] ?? []
             print(
-                "host overhead (queue to result, \(encoding.rawValue) records): \(String(format: "%.0f", max(0, 1 - host / pooled) * 100))% of the run time (role \(String(format: "%.0f", host))/s vs runtime \(String(format: "%.0f", pooled))/s on the same workers)"
+                "host overhead (queue to result, \(encoding.rawValue) records): median \(String(format: "%.0f", median(perRound) * 100))% of the run time over \(perRound.count) rounds (per round: \(perRound.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: " ")))"
             )
         }
 
