@@ -100,18 +100,26 @@ public struct FunctionHostService: Service {
                     // While one batch runs on the workers the next is polled and queued behind it,
                     // so the workers do not wait for the log; results are appended and offsets
                     // committed in batch order, each batch only after its results are stored.
-                    var running: (records: [LogRecord], results: Task<[OutgoingRecord], Never>)?
-                    defer { running?.results.cancel() }
-                    while !Task.isCancelled {
-                        let records = try await consumer.poll(
-                            maxRecords: configuration.batchSize, timeout: running == nil ? .milliseconds(250) : .zero)
-                        let started =
-                            records.isEmpty ? nil : (records, start(records, functions: functions, pool: pool))
-                        if let (finished, results) = running {
-                            _ = try await log.append(await results.value)
-                            try await consumer.commit(finished.nextOffsets)
+                    var running: Batch?
+                    do {
+                        while !Task.isCancelled {
+                            let records = try await consumer.poll(
+                                maxRecords: configuration.batchSize,
+                                timeout: running == nil ? .milliseconds(250) : .zero)
+                            let finished = running
+                            running = records.isEmpty ? nil : start(records, functions: functions, pool: pool)
+                            if let finished { try await store(finished, consumer: consumer) }
                         }
-                        running = started
+                        // Stopping: the batch in hand is finished and stored, as it was run.
+                        if let finished = running {
+                            running = nil
+                            try await store(finished, consumer: consumer)
+                        }
+                    } catch {
+                        // Its invocations are redelivered; nothing of it may outlive this loop.
+                        running?.results.cancel()
+                        _ = await running?.results.value
+                        throw error
                     }
                 }
                 group.cancelAll()
@@ -120,17 +128,29 @@ public struct FunctionHostService: Service {
         }
     }
 
+    /// One polled batch and the task producing its output: a result or dead letter per record,
+    /// in order, or nil when the task was cancelled before it had them all.
+    private struct Batch {
+        let records: [LogRecord]
+        let results: Task<[OutgoingRecord]?, Never>
+    }
+
+    /// Appends a batch's output and then commits its offsets.
+    private func store(_ batch: Batch, consumer: any GroupConsumer) async throws {
+        guard let output = await batch.results.value else { throw CancellationError() }
+        _ = try await log.append(output)
+        try await consumer.commit(batch.records.nextOffsets)
+    }
+
     /// Starts the work of one batch: the workers take its records one at a time and do
     /// everything for each (read the request, run the guest, write the result) on their own
     /// thread; the few that need waiting (a concurrency limit, a retry after a timeout) finish
     /// on the cooperative pool.
-    private func start(
-        _ records: [LogRecord], functions: CompactedTopicFollower, pool: WorkerPool
-    ) -> Task<[OutgoingRecord], Never> {
+    private func start(_ records: [LogRecord], functions: CompactedTopicFollower, pool: WorkerPool) -> Batch {
         let view = functions.snapshot.view
-        return Task {
+        let results = Task { () -> [OutgoingRecord]? in
             let steps = await pool.map(records) { record in handleOnWorker(record, functions: view) }
-            return await withTaskGroup(of: (Int, OutgoingRecord).self) { group in
+            return await withTaskGroup(of: (Int, OutgoingRecord?).self) { group in
                 var output: [OutgoingRecord?] = Array(repeating: nil, count: steps.count)
                 for (index, step) in steps.enumerated() {
                     switch step {
@@ -141,9 +161,11 @@ public struct FunctionHostService: Service {
                     }
                 }
                 for await (index, record) in group { output[index] = record }
-                return output.compactMap { $0 }  // every index is set above
+                let complete = output.compactMap { $0 }
+                return complete.count == records.count ? complete : nil
             }
         }
+        return Batch(records: records, results: results)
     }
 
     /// Where one invocation record stands.
@@ -192,11 +214,12 @@ public struct FunctionHostService: Service {
     }
 
     /// The rest of an invocation that had to wait: runs under its function's concurrency limit,
-    /// pausing before each retry of a timeout.
-    private func handleWaiting(_ invocation: Invocation, attempts ran: Int, pool: WorkerPool) async -> OutgoingRecord {
+    /// pausing before each retry of a timeout; nil when its batch was abandoned.
+    private func handleWaiting(_ invocation: Invocation, attempts ran: Int, pool: WorkerPool) async -> OutgoingRecord? {
         var attempts = ran
         while true {
             if attempts > 0 { try? await Task.sleep(for: .milliseconds(100 << attempts)) }
+            guard !Task.isCancelled else { return nil }  // the batch is abandoned (redelivered)
             attempts += 1
             let outcome = await limiter.run(invocation.function.name, limit: invocation.concurrencyLimit) {
                 [runtime] in

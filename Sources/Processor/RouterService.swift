@@ -43,6 +43,8 @@ public struct RouterService: Service {
     private let logger: Logger
     private let invocations = Counter(label: "tributary_router_invocations_total")
     private let unreadable = Counter(label: "tributary_router_unreadable_events_total")
+    /// The headers of every invocation record, made once.
+    private let invocationHeaders: [RecordHeader]
 
     /// Creates the role over `log`; trigger events are resolved with `abis` plus the deployed
     /// functions' event ABIs.
@@ -55,6 +57,7 @@ public struct RouterService: Service {
         self.abis = abis
         self.configuration = configuration
         self.logger = logger
+        invocationHeaders = [RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)]
     }
 
     public func run() async throws {
@@ -89,6 +92,8 @@ public struct RouterService: Service {
         var machine = RouterStateMachine()
         var index = TriggerIndex([])
         var indexVersion = -1
+        var latestVersions: [String: UInt32] = [:]
+        var latestVersionsOf = -1
         while !Task.isCancelled {
             let records = try await consumer.poll(maxRecords: configuration.batchSize, timeout: .milliseconds(250))
             guard !records.isEmpty else { continue }
@@ -100,14 +105,23 @@ public struct RouterService: Service {
                 indexVersion = snapshot.version + functionsSnapshot.version
                 logger.info("trigger index rebuilt", metadata: ["triggers": "\(index.triggers.count)"])
             }
-            let latestVersions = latestFunctionVersions(functionsSnapshot.view)
+            if functionsSnapshot.version != latestVersionsOf {  // decoding every function record is not free
+                latestVersions = latestFunctionVersions(functionsSnapshot.view)
+                latestVersionsOf = functionsSnapshot.version
+            }
             var output: [OutgoingRecord] = []
             for record in records {
-                guard let event = decode(record) else { continue }
+                guard let (event, eventJSON) = decode(record) else { continue }
                 let deliveries = machine.receive(
                     event, matched: index.matches(event),
                     source: .init(partition: record.partition, offset: record.offset))
-                output += deliveries.compactMap { invocation(for: $0, latestVersions: latestVersions) }
+                output += deliveries.compactMap { delivery in
+                    // This record's bytes stand for the event only if the delivery carries it
+                    // unchanged (a held event released now is another record's).
+                    let sameEvent = eventJSON != nil && delivery.event == event
+                    return invocation(
+                        for: delivery, latestVersions: latestVersions, eventJSON: sameEvent ? eventJSON : nil)
+                }
             }
             if !output.isEmpty { _ = try await log.append(output) }
             invocations.increment(by: output.count)
@@ -120,11 +134,11 @@ public struct RouterService: Service {
         }
     }
 
-    private func decode(_ record: LogRecord) -> Tributary_V1_CanonicalEvent? {
+    /// The record's event, with the record's bytes when they are compact JSON.
+    private func decode(_ record: LogRecord) -> (Tributary_V1_CanonicalEvent, [UInt8]?)? {
         guard let value = record.value else { return nil }
         do {
-            return try RecordEncoding.decode(
-                Tributary_V1_CanonicalEvent.self, from: value, contentType: record.contentType)
+            return try RecordEncoding.decodeEventKeepingJSON(from: value, contentType: record.contentType)
         } catch {
             unreadable.increment()
             logger.warning(
@@ -163,8 +177,10 @@ public struct RouterService: Service {
         return versions
     }
 
+    /// The invocation record for `delivery`; `eventJSON`, when given, is its event's compact
+    /// proto3-JSON, written into the request as it is.
     private func invocation(
-        for delivery: RouterStateMachine.Delivery, latestVersions: [String: UInt32]
+        for delivery: RouterStateMachine.Delivery, latestVersions: [String: UInt32], eventJSON: [UInt8]?
     ) -> OutgoingRecord? {
         let trigger = delivery.trigger.record
         let version = trigger.functionVersion != 0 ? trigger.functionVersion : latestVersions[trigger.functionName]
@@ -194,7 +210,9 @@ public struct RouterService: Service {
         }
         let value: [UInt8]
         do {
-            value = try configuration.encoding.encode(request)
+            value =
+                configuration.encoding == .json
+                ? try DirectJSON.encode(request, eventJSON: eventJSON) : try configuration.encoding.encode(request)
         } catch {
             logger.error("invocation cannot be encoded", metadata: ids(["reason": "\(error)"]))
             return nil
@@ -202,6 +220,6 @@ public struct RouterService: Service {
         logger.debug(delivery.event.removed ? "retraction routed" : "invocation routed", metadata: ids())
         return OutgoingRecord(
             topic: StandardTopic.functionInvocations.name, key: Array(delivery.event.id.utf8), value: value,
-            headers: [RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)])
+            headers: invocationHeaders)
     }
 }

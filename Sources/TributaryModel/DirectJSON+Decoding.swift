@@ -7,10 +7,17 @@ extension DirectJSON {
     /// argument values without numbers or objects. Anything else is nil, and the caller decodes
     /// with swift-protobuf, which then decides (a property test holds the two to the same result).
     public static func decodeEvent(_ json: [UInt8]) -> Tributary_V1_CanonicalEvent? {
+        decodeEventNotingForm(json)?.event
+    }
+
+    /// The canonical event in `json` (see ``decodeEvent(_:)``), and whether `json` is compact
+    /// (see ``decodeRequestKeepingEvent(_:)``): then the router puts `json` into invocation
+    /// requests as it is instead of writing the event again.
+    public static func decodeEventNotingForm(_ json: [UInt8]) -> (event: Tributary_V1_CanonicalEvent, compact: Bool)? {
         json.withUnsafeBufferPointer { buffer in
             var scanner = JSONScanner(buffer)
             guard let event = scanner.event(), scanner.atEnd() else { return nil }
-            return event
+            return (event, scanner.compact)
         }
     }
 

@@ -11,21 +11,26 @@ import SwiftProtobuf
 /// integers as decimal strings), unrecognized enum values and direct invocations' raw input go
 /// through swift-protobuf instead.
 public enum DirectJSON {
-    /// The invocation request's proto3-JSON.
+    /// The invocation request's proto3-JSON; `eventJSON`, when given, is the event's proto3-JSON
+    /// (as a compact canonical-events record carries it) and is written as it is.
     ///
     /// - Throws: what swift-protobuf throws for the requests it encodes (see above).
-    public static func encode(_ request: Tributary_V1_InvocationRequest) throws -> [UInt8] {
-        guard request.input.isEmpty, !request.hasEvent || isDirectlyEncodable(request.event) else {
+    public static func encode(_ request: Tributary_V1_InvocationRequest, eventJSON: [UInt8]? = nil) throws -> [UInt8] {
+        let eventJSON = request.hasEvent ? eventJSON : nil
+        guard request.input.isEmpty, !request.hasEvent || eventJSON != nil || isDirectlyEncodable(request.event) else {
             return try request.jsonUTF8Bytes()
         }
         var json: [UInt8] = []
-        json.reserveCapacity(1_024 + request.event.data.utf8.count)
+        json.reserveCapacity(1_024 + (eventJSON?.count ?? request.event.data.utf8.count))
         var object = ObjectWriter()
         object.string("invocationId", request.invocationID, to: &json)
         object.string("functionName", request.functionName, to: &json)
         object.integer("functionVersion", request.functionVersion, to: &json)
         object.string("triggerId", request.triggerID, to: &json)
-        if request.hasEvent {
+        if let eventJSON {
+            object.key("event", to: &json)
+            json += eventJSON
+        } else if request.hasEvent {
             object.key("event", to: &json)
             append(request.event, to: &json)
         }
@@ -65,9 +70,7 @@ public enum DirectJSON {
         object.string("status", status, to: &json)
         if !result.output.isEmpty {
             object.key("output", to: &json)
-            json.append(UInt8(ascii: "\""))
-            json += Array(result.output.base64EncodedString().utf8)
-            json.append(UInt8(ascii: "\""))
+            appendBase64(result.output, to: &json)
         }
         if !result.logs.isEmpty {
             object.key("logs", to: &json)
@@ -142,6 +145,35 @@ public enum DirectJSON {
         appendFraction(timestamp.nanos, to: &json)
         json += [UInt8(ascii: "Z"), UInt8(ascii: "\"")]
     }
+
+    /// Appends `bytes` as a quoted base64 string (standard alphabet, padded), as proto3-JSON
+    /// writes `bytes` fields.
+    static func appendBase64(_ bytes: Data, to json: inout [UInt8]) {
+        json.append(UInt8(ascii: "\""))
+        json.reserveCapacity(json.count + (bytes.count + 2) / 3 * 4 + 1)
+        bytes.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+            var index = 0
+            while index + 3 <= input.count {
+                let group = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                json.append(base64Digits[Int(group >> 18)])
+                json.append(base64Digits[Int(group >> 12 & 63)])
+                json.append(base64Digits[Int(group >> 6 & 63)])
+                json.append(base64Digits[Int(group & 63)])
+                index += 3
+            }
+            let rest = input.count - index
+            if rest > 0 {
+                let group = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
+                json.append(base64Digits[Int(group >> 18)])
+                json.append(base64Digits[Int(group >> 12 & 63)])
+                json.append(rest == 2 ? base64Digits[Int(group >> 6 & 63)] : UInt8(ascii: "="))
+                json.append(UInt8(ascii: "="))
+            }
+        }
+        json.append(UInt8(ascii: "\""))
+    }
+
+    private static let base64Digits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// ".500", ".500001", ".500000001" or nothing: the fewest of 3, 6 or 9 digits that are exact.
     private static func appendFraction(_ nanos: Int32, to json: inout [UInt8]) {

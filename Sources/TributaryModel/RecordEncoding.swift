@@ -103,6 +103,20 @@ public enum RecordEncoding: String, Sendable, Hashable, CaseIterable {
         return (try decode(Tributary_V1_InvocationRequest.self, from: bytes, contentType: contentType), nil)
     }
 
+    /// A canonical event record read as ``decode(_:from:contentType:)`` reads it, with the
+    /// record's bytes when they are compact JSON (see ``DirectJSON/decodeEventNotingForm(_:)``):
+    /// the router puts those into invocation requests instead of writing the event again.
+    ///
+    /// - Throws: ``ModelError`` (`.malformedRecord`) when the bytes are not a canonical event.
+    public static func decodeEventKeepingJSON(
+        from bytes: [UInt8], contentType: String?
+    ) throws -> (event: Tributary_V1_CanonicalEvent, eventJSON: [UInt8]?) {
+        if of(bytes, contentType: contentType) == .json, let decoded = DirectJSON.decodeEventNotingForm(bytes) {
+            return (decoded.event, decoded.compact ? bytes : nil)
+        }
+        return (try decode(Tributary_V1_CanonicalEvent.self, from: bytes, contentType: contentType), nil)
+    }
+
     /// How a record is written: by its content type, else by its first byte.
     private static func of(_ bytes: [UInt8], contentType: String?) -> RecordEncoding {
         contentType.flatMap(RecordEncoding.init(contentType:)) ?? (bytes.first == UInt8(ascii: "{") ? .json : .protobuf)

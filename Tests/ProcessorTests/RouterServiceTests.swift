@@ -45,12 +45,7 @@ import TributaryTesting
         let events = [
             makeEvent(block: 100), makeEvent(block: 101, logIndex: 1), makeEvent(block: 100, removed: true),
         ]
-        _ = try await log.append(
-            try events.map {
-                OutgoingRecord(
-                    topic: "canonical-events", key: Array($0.id.utf8), value: try RecordEncoding.json.encode($0),
-                    headers: [RecordHeader(name: "content-type", text: "application/json")])
-            })
+        try await Self.appendCanonical(events, to: log)
         let router = RouterService(log: log)
         let running = Task { try await router.run() }
         let reader = try await log.makeReader(topic: "function-invocations", from: .earliest)
@@ -82,5 +77,44 @@ import TributaryTesting
         let committed = try await log.committedOffsets(group: "tributary-router")
         let total = committed.values.reduce(0, +)
         #expect(total < 3, "committed past a held event")
+    }
+
+    /// A held event released by a later record carries its own event, not the later record's
+    /// (the router writes a record's bytes into a request only for that record's own event).
+    @Test func aReleasedHeldEventCarriesItsOwnEvent() async throws {
+        let log = InMemoryEventLog()
+        try await ProcessorServiceTests.createTopics(log)
+        var function = Tributary_V1_FunctionRecord()
+        function.name = "alert"
+        function.version = 1
+        var confirmed = Tributary_V1_TriggerRecord()
+        confirmed.id = "confirmed"
+        confirmed.functionName = "alert"
+        confirmed.event = "Transfer(address,address,uint256)"
+        confirmed.finality.confirmations = 2
+        _ = try await log.append([
+            try Self.registryRecord(.functions, key: "alert", function),
+            try Self.registryRecord(.triggers, key: "confirmed", confirmed),
+        ])
+        let events = [makeEvent(block: 100), makeEvent(block: 101, logIndex: 1)]
+        try await Self.appendCanonical(events, to: log)
+        let running = Task { try await RouterService(log: log).run() }
+        let reader = try await log.makeReader(topic: "function-invocations", from: .earliest)
+        let records = try await EventLogConformance.readRecords(reader, count: 1)
+        running.cancel()
+        try? await running.value
+        await reader.close()
+        let request = try RecordEncoding.decode(
+            Tributary_V1_InvocationRequest.self, from: records[0].value ?? [], contentType: nil)
+        #expect(request.event == events[0], "released while block 101 was read, it is block 100's event")
+    }
+
+    static func appendCanonical(_ events: [Tributary_V1_CanonicalEvent], to log: InMemoryEventLog) async throws {
+        _ = try await log.append(
+            try events.map {
+                OutgoingRecord(
+                    topic: "canonical-events", key: Array($0.id.utf8), value: try RecordEncoding.json.encode($0),
+                    headers: [RecordHeader(name: "content-type", text: "application/json")])
+            })
     }
 }

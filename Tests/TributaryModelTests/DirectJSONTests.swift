@@ -247,6 +247,21 @@ struct DirectJSONTests {
         }
     }
 
+    @Test("a compact event record goes into a request as it is: the same bytes as writing the event")
+    func eventRecordBytesStandForTheEvent() async {
+        await propertyCheck(count: 1_000, input: RandomEvents.requests) { request in
+            guard request.hasEvent, request.input.isEmpty, DirectJSON.isDirectlyEncodable(request.event) else { return }
+            let eventBytes = try RecordEncoding.json.encode(request.event)
+            let read = DirectJSON.decodeEventNotingForm(eventBytes)
+            #expect(read?.compact == true && read?.event == request.event)
+            Self.expectSame(try DirectJSON.encode(request, eventJSON: eventBytes), try DirectJSON.encode(request))
+            // Whitespace makes a record not compact.
+            let spaced = Array(
+                String(decoding: eventBytes, as: UTF8.self).replacingOccurrences(of: ",\"", with: ", \"").utf8)
+            if spaced != eventBytes { #expect(DirectJSON.decodeEventNotingForm(spaced)?.compact == false) }
+        }
+    }
+
     @Test("invalid UTF-8 in an event's string is refused whether the event is kept as bytes or read")
     func invalidUTF8IsRefusedWhenKeepingTheEvent() throws {
         var request = Tributary_V1_InvocationRequest()
