@@ -117,7 +117,7 @@ public struct FunctionHostService: Service {
                         }
                     } catch {
                         // Its invocations are redelivered; nothing of it may outlive this loop.
-                        running?.results.cancel()
+                        running?.abandon()
                         _ = await running?.results.value
                         throw error
                     }
@@ -129,10 +129,24 @@ public struct FunctionHostService: Service {
     }
 
     /// One polled batch and the task producing its output: a result or dead letter per record,
-    /// in order, or nil when the task was cancelled before it had them all.
+    /// in order, or nil when the batch was abandoned before it had them all.
     private struct Batch {
         let records: [LogRecord]
         let results: Task<[OutgoingRecord]?, Never>
+        let abandoned: AbandonFlag
+
+        /// Stops the batch: guests not yet started are not run, waiting invocations stop waiting.
+        func abandon() {
+            abandoned.set()
+            results.cancel()
+        }
+    }
+
+    /// Set once a batch is abandoned; the worker threads (outside any task) read it.
+    private final class AbandonFlag: Sendable {
+        private let value = Atomic(false)
+        func set() { value.store(true, ordering: .releasing) }
+        var isSet: Bool { value.load(ordering: .acquiring) }
     }
 
     /// Appends a batch's output and then commits its offsets.
@@ -148,12 +162,17 @@ public struct FunctionHostService: Service {
     /// on the cooperative pool.
     private func start(_ records: [LogRecord], functions: CompactedTopicFollower, pool: WorkerPool) -> Batch {
         let view = functions.snapshot.view
+        let abandoned = AbandonFlag()
         let results = Task { () -> [OutgoingRecord]? in
-            let steps = await pool.map(records) { record in handleOnWorker(record, functions: view) }
+            let steps = await pool.map(records) { record -> Step? in
+                abandoned.isSet ? nil : handleOnWorker(record, functions: view)
+            }
             return await withTaskGroup(of: (Int, OutgoingRecord?).self) { group in
                 var output: [OutgoingRecord?] = Array(repeating: nil, count: steps.count)
                 for (index, step) in steps.enumerated() {
                     switch step {
+                    case nil:
+                        break  // abandoned before it ran
                     case .finished(let record):
                         output[index] = record
                     case .waiting(let invocation, let attempts):
@@ -165,7 +184,7 @@ public struct FunctionHostService: Service {
                 return complete.count == records.count ? complete : nil
             }
         }
-        return Batch(records: records, results: results)
+        return Batch(records: records, results: results, abandoned: abandoned)
     }
 
     /// Where one invocation record stands.

@@ -33,10 +33,11 @@ extension DirectJSON {
 
     /// The invocation request in `json` (see ``decodeRequest(_:)``), and its event's proto3-JSON
     /// as it stands in `json` when the record is compact: no whitespace, members in field order,
-    /// 64-bit integers quoted and 32-bit ones bare, as Tributary writes them. A record Tributary
-    /// wrote then carries exactly `encode(event)`; one from another writer may still differ in
-    /// how strings are escaped and in members written at their default value, which
-    /// proto3-JSON readers treat alike.
+    /// 64-bit integers quoted and 32-bit ones bare, as Tributary writes them. A request the
+    /// router made from a canonical event the processor wrote then carries exactly
+    /// `encode(event)`; one whose event came from another writer may still differ in how
+    /// strings are escaped and in members written at their default value, which proto3-JSON
+    /// readers treat alike.
     ///
     /// When the event's JSON is returned, the request's event holds only its `id`, its status
     /// and its numbers: the event is checked as fully as ``decodeRequest(_:)`` checks it, but
