@@ -45,15 +45,17 @@ extension DirectJSON {
     public static func decodeRequestKeepingEvent(
         _ json: [UInt8]
     ) -> (request: Tributary_V1_InvocationRequest, eventJSON: ArraySlice<UInt8>?)? {
-        let kept: (Tributary_V1_InvocationRequest, ArraySlice<UInt8>?)?? = json.withUnsafeBufferPointer { buffer in
+        let scanned = json.withUnsafeBufferPointer { buffer -> (Tributary_V1_InvocationRequest, Range<Int>?, Bool)? in
             var scanner = JSONScanner(buffer)
             guard let (request, eventRange) = scanner.request(checkingEventOnly: true), scanner.atEnd() else {
-                return .some(nil)
+                return nil
             }
-            guard scanner.compact || eventRange == nil else { return nil }  // read again, event and all
-            return (request, eventRange.map { json[$0] })
+            return (request, eventRange, scanner.compact)
         }
-        if let kept { return kept }
+        guard let (request, eventRange, compact) = scanned else { return nil }
+        guard let eventRange else { return (request, nil) }
+        if compact { return (request, json[eventRange]) }
+        // Not compact: the event is written again for the function, so it is read in full.
         return decodeRequest(json).map { ($0, nil) }
     }
 }
