@@ -4,8 +4,9 @@ import WasmKit
 
 /// A function module parsed and validated once, at deploy: the raw ABI's exports are present and
 /// typed right, it imports nothing but the host's functions, and it declares no more memory than
-/// its limit. Immutable and shareable between workers.
-public struct CompiledFunction: Sendable {
+/// its limit. Immutable and shareable between workers; a class, so that handing it to each
+/// invocation costs one reference, not a copy of every field.
+public final class CompiledFunction: Sendable {
     /// The host's import module name.
     public static let importModule = "tributary"
     /// WASI preview1's import module name.
@@ -30,6 +31,8 @@ public struct CompiledFunction: Sendable {
     /// WASI: `argv` (the function's name, then the manifest's arguments) and the environment.
     let arguments: [String]
     let environment: [String: String]
+    /// The manifest's `maxConcurrency`: invocations of this function the host runs at once (0: no limit).
+    let concurrencyLimit: Int
     /// How instances are reused; nil when each invocation needs a fresh one (``notReusableReason``).
     let snapshotPlan: SnapshotPlan?
     /// Why instances of this module are not reused, when they are not.
@@ -61,6 +64,7 @@ public struct CompiledFunction: Sendable {
         entry = abi == .wasi ? "_start" : manifest.entry.isEmpty ? "handle" : manifest.entry
         arguments = [name] + manifest.arguments
         environment = manifest.environment
+        concurrencyLimit = Int(manifest.limits.maxConcurrency)
         let module: Module
         do {
             module = try parseWasm(bytes: bytes)

@@ -204,7 +204,7 @@ public struct FunctionHostService: Service {
         let function: Tributary_V1_FunctionRecord
         let compiled: CompiledFunction
         let input: [UInt8]
-        var concurrencyLimit: Int { Int(function.manifest.limits.maxConcurrency) }
+        var concurrencyLimit: Int { compiled.concurrencyLimit }
 
         init(
             record: LogRecord, request: Tributary_V1_InvocationRequest, function: Tributary_V1_FunctionRecord,
@@ -261,9 +261,13 @@ public struct FunctionHostService: Service {
         } catch {
             return .finished(deadLetter(record, "not an invocation request: \(error)"))
         }
-        let key =
-            request.functionVersion == 0 ? request.functionName : "\(request.functionName)@\(request.functionVersion)"
-        guard let stored = functions.values[Array(key.utf8)],
+        // The record key: "name" for the latest version, "name@version" for a pinned one.
+        var key = Array(request.functionName.utf8)
+        if request.functionVersion != 0 {
+            key.append(UInt8(ascii: "@"))
+            JSONText.appendDecimal(UInt64(request.functionVersion), to: &key)
+        }
+        guard let stored = functions.values[key],
             let (function, compiledFunction) = deployed.resolve(stored, policy: configuration.policy, logger: logger)
         else {
             return .finished(
@@ -277,7 +281,7 @@ public struct FunctionHostService: Service {
         }
         switch compiledFunction {
         case .success(let compiled):
-            let input = Self.input(for: request, environment: function.manifest.environment, eventJSON: eventJSON)
+            let input = Self.input(for: request, environment: compiled.environment, eventJSON: eventJSON)
             let invocation = Invocation(
                 record: record, request: request, function: function, compiled: compiled, input: input)
             return .waiting(invocation, attempts: 0)
@@ -354,29 +358,38 @@ public struct FunctionHostService: Service {
     public static func input(
         for request: Tributary_V1_InvocationRequest, environment: [String: String], eventJSON: ArraySlice<UInt8>? = nil
     ) -> [UInt8] {
-        // Written by hand, keys sorted: a generic JSON writer was the host's largest per-invocation cost.
+        // Written by hand, keys sorted: a generic JSON writer was the host's largest per-invocation
+        // cost, and this runs once per invocation on a worker thread, so it makes no temporaries.
         var json: [UInt8] = []
-        json.reserveCapacity(1_024 + (eventJSON?.count ?? 0))
-        json += Array("{\"attempt\":\(request.attempt),\"environment\":{".utf8)
-        for (index, (name, value)) in environment.sorted(by: { $0.key < $1.key }).enumerated() {
-            if index > 0 { json.append(UInt8(ascii: ",")) }
-            JSONText.appendString(name, to: &json)
-            json.append(UInt8(ascii: ":"))
-            JSONText.appendString(value, to: &json)
+        json.reserveCapacity(256 + (eventJSON?.count ?? 1_024))
+        json.append(contentsOf: "{\"attempt\":".utf8)
+        JSONText.appendDecimal(UInt64(request.attempt), to: &json)
+        json.append(contentsOf: ",\"environment\":{".utf8)
+        if !environment.isEmpty {
+            for (index, (name, value)) in environment.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { json.append(UInt8(ascii: ",")) }
+                JSONText.appendString(name, to: &json)
+                json.append(UInt8(ascii: ":"))
+                JSONText.appendString(value, to: &json)
+            }
         }
-        json += Array("},\"functionName\":".utf8)
+        json.append(contentsOf: "},\"functionName\":".utf8)
         JSONText.appendString(request.functionName, to: &json)
-        json += Array(",\"functionVersion\":\(request.functionVersion),\"invocationId\":".utf8)
+        json.append(contentsOf: ",\"functionVersion\":".utf8)
+        JSONText.appendDecimal(UInt64(request.functionVersion), to: &json)
+        json.append(contentsOf: ",\"invocationId\":".utf8)
         JSONText.appendString(request.invocationID, to: &json)
-        json += Array(",\"triggerId\":".utf8)
+        json.append(contentsOf: ",\"triggerId\":".utf8)
         JSONText.appendString(request.triggerID, to: &json)
         if let eventJSON, request.hasEvent {
-            json += Array(",\"event\":".utf8)
-            json += eventJSON
+            json.append(contentsOf: ",\"event\":".utf8)
+            json.append(contentsOf: eventJSON)
         } else if request.hasEvent {
-            json += Array(",\"event\":".utf8) + ((try? DirectJSON.encode(request.event)) ?? Array("{}".utf8))
+            json.append(contentsOf: ",\"event\":".utf8)
+            json.append(contentsOf: (try? DirectJSON.encode(request.event)) ?? Array("{}".utf8))
         } else if !request.input.isEmpty {
-            json += Array(",\"input\":".utf8) + Array(request.input)
+            json.append(contentsOf: ",\"input\":".utf8)
+            json.append(contentsOf: request.input)
         }
         json.append(UInt8(ascii: "}"))
         return json
@@ -448,15 +461,15 @@ final class DeployedFunctions: Sendable {
 final class HostMetrics: Sendable {
     let duration = Timer(label: "tributary_wasm_host_invocation_duration_seconds")
     let fuel = Recorder(label: "tributary_wasm_host_fuel_used")
-    private let byStatus = Mutex<[Tributary_V1_InvocationStatus: Counter]>([:])
+    /// One counter per known status, made up front so counting takes no lock.
+    private let byStatus: [Tributary_V1_InvocationStatus: Counter] = Dictionary(
+        uniqueKeysWithValues: Tributary_V1_InvocationStatus.allCases.map { status in
+            (status, Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")]))
+        })
 
     /// The invocation counter for `status`.
     func invocations(_ status: Tributary_V1_InvocationStatus) -> Counter {
-        byStatus.withLock { counters in
-            if let counter = counters[status] { return counter }
-            let counter = Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")])
-            counters[status] = counter
-            return counter
-        }
+        byStatus[status]
+            ?? Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")])
     }
 }

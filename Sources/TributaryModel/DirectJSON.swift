@@ -105,7 +105,7 @@ public enum DirectJSON {
             return
         }
         json.append(UInt8(ascii: "\""))
-        json += Array(String(duration.seconds).utf8)
+        JSONText.appendDecimal(duration.seconds, to: &json)
         appendFraction(duration.nanos, to: &json)
         json += [UInt8(ascii: "s"), UInt8(ascii: "\"")]
     }
@@ -254,9 +254,9 @@ public enum DirectJSON {
     private static func append(_ value: Google_Protobuf_Value, to json: inout [UInt8]) {
         switch value.kind {
         case .stringValue(let text): appendString(text, to: &json)
-        case .boolValue(let flag): json += Array((flag ? "true" : "false").utf8)
+        case .boolValue(let flag): json.append(contentsOf: (flag ? "true" : "false").utf8)
         case .listValue(let list): appendArray(list.values, to: &json) { append($0, to: &$1) }
-        case .nullValue, .numberValue, .structValue, nil: json += Array("null".utf8)
+        case .nullValue, .numberValue, .structValue, nil: json.append(contentsOf: "null".utf8)
         }
     }
 
@@ -333,7 +333,7 @@ public enum DirectJSON {
         mutating func flag(_ name: StaticString, _ value: Bool, to json: inout [UInt8]) {
             guard value else { return }
             key(name, to: &json)
-            json += Array("true".utf8)
+            json.append(contentsOf: "true".utf8)
         }
 
         mutating func string(_ name: StaticString, _ value: String, to json: inout [UInt8]) {
@@ -347,14 +347,14 @@ public enum DirectJSON {
             guard value != 0 else { return }
             key(name, to: &json)
             json.append(UInt8(ascii: "\""))
-            json += Array(String(value).utf8)
+            JSONText.appendDecimal(value, to: &json)
             json.append(UInt8(ascii: "\""))
         }
 
         mutating func integer(_ name: StaticString, _ value: UInt32, to json: inout [UInt8]) {
             guard value != 0 else { return }
             key(name, to: &json)
-            json += Array(String(value).utf8)
+            JSONText.appendDecimal(UInt64(value), to: &json)
         }
 
         mutating func close(to json: inout [UInt8]) {
@@ -368,16 +368,10 @@ public enum DirectJSON {
     /// U+007F–U+009F, everything else as UTF-8.
     static func appendString(_ text: String, to json: inout [UInt8]) {
         json.append(UInt8(ascii: "\""))
-        var afterC2 = false  // the previous byte began a two-byte sequence U+0080–U+00BF
-        for byte in text.utf8 {
-            if afterC2 {
-                afterC2 = false
-                if byte <= 0x9F {  // U+0080–U+009F: escaped; the pending 0xC2 was not written
-                    appendUnicodeEscape(byte, to: &json)
-                    continue
-                }
-                json.append(0xC2)
-            }
+        JSONText.appendRuns(of: text, to: &json) { byte in
+            byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0x7F || byte == 0xC2
+        } escape: { bytes, index, json in
+            let byte = bytes[index]
             switch byte {
             case 8: json += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
             case 9: json += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
@@ -386,12 +380,18 @@ public enum DirectJSON {
             case 13: json += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
             case UInt8(ascii: "\""): json += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
             case UInt8(ascii: "\\"): json += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0..<0x20, 0x7F: appendUnicodeEscape(byte, to: &json)
-            case 0xC2: afterC2 = true
-            default: json.append(byte)
+            case 0xC2:
+                // A two-byte sequence: U+0080–U+009F is escaped, U+00A0–U+00BF written as it is.
+                guard index + 1 < bytes.count, bytes[index + 1] <= 0x9F else {
+                    json.append(0xC2)
+                    return 1
+                }
+                appendUnicodeEscape(bytes[index + 1], to: &json)
+                return 2
+            default: appendUnicodeEscape(byte, to: &json)  // other C0 controls and DEL
             }
+            return 1
         }
-        if afterC2 { json.append(0xC2) }  // unreachable for valid UTF-8
         json.append(UInt8(ascii: "\""))
     }
 

@@ -71,13 +71,15 @@ struct BenchOptions: Sendable {
 func measure(_ label: String, records: Int, _ body: () async throws -> Void) async rethrows -> Double {
     let start = ContinuousClock.now
     let cpuStart = processCPUSeconds()
+    let faultsStart = processMinorFaults()
     try await body()
     let elapsed = ContinuousClock.now - start
     let cpu = processCPUSeconds() - cpuStart
+    let faults = processMinorFaults() - faultsStart
     let seconds = elapsed.secondsValue
     let rate = Double(records) / seconds
     print(
-        "\(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", rate)) records/s  (\(records) in \(String(format: "%.3f", seconds)) s, CPU \(String(format: "%.3f", cpu)) s)"
+        "\(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", rate)) records/s  (\(records) in \(String(format: "%.3f", seconds)) s, CPU \(String(format: "%.3f", cpu)) s, \(faults) page faults)"
     )
     return rate
 }
@@ -91,6 +93,13 @@ func processCPUSeconds() -> Double {
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
+}
+
+/// Minor page faults this process has taken (first touches of memory it was given).
+func processMinorFaults() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_minflt
 }
 
 /// This process's resident set size in MiB, from /proc.
