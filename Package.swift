@@ -137,6 +137,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -179,9 +180,8 @@ let package = Package(
                 "EventLog", "EmbeddedLog", "KafkaLog", "Processor", "EVM", "ChainAdapter", "FunctionHost", "Gateway",
                 "TributaryModel",
                 "TributaryTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "WSClient", package: "swift-websocket"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "bench/TributaryBench",
             swiftSettings: strictSwift

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import Logging
 import Metrics
+import NIOCore
 import Synchronization
 import TributaryModel
 
@@ -118,11 +119,11 @@ final class Subscriber: Sendable {
     /// waits (one slow client must not hold up the others), so a client too far behind meets the
     /// slow-consumer action. False once its queue closed.
     @discardableResult
-    func deliver(_ items: [StreamItem]) -> Bool {
-        for item in items {
+    func deliver(_ items: [StreamItem], in round: DeliveryRound? = nil) -> Bool {
+        for (index, item) in items.enumerated() {
             guard isOpen else { return false }  // unsubscribed: nothing more after `unsubscribed`
-            guard let (message, before) = message(for: item) else { continue }
-            guard queue.push(message, subscription: subscription.id, cursorBefore: before) else {
+            guard let (message, before) = message(for: item, sharing: round?.messages(ofItem: index)) else { continue }
+            guard queue.push(message, subscription: subscription.id, cursorBefore: before, round: round) else {
                 close()
                 return false
             }
@@ -145,21 +146,28 @@ final class Subscriber: Sendable {
     }
 
     /// The message for `item` and the cursor before it; nil when the item is behind this
-    /// subscription or filtered out.
-    private func message(for item: StreamItem) -> ([UInt8], String)? {
-        let cursors: (before: String, after: [UInt8])? = position.withLock { position in
+    /// subscription or filtered out. With `shared`, a subscription whose id and position match
+    /// one already served this item gets the same bytes instead of a copy of its own.
+    private func message(for item: StreamItem, sharing shared: DeliveryRound.ItemMessages? = nil) -> ([UInt8], String)?
+    {
+        position.withLock { position -> ([UInt8], String)? in
             while position.offsets.count <= item.partition { position.offsets.append(0) }
             guard item.offset >= position.offsets[item.partition] else { return nil }
             position.offsets[item.partition] = item.offset + 1
             guard subscription.wants(item.decoded) else { return nil }
+            let before = position.lastCursor
+            if let made = shared?.message(subscription: subscription.id, offsets: position.offsets) {
+                position.lastCursor = made.cursor
+                return (made.bytes, before)
+            }
             let after = Self.cursorText(position.offsets)
-            defer { position.lastCursor = String(decoding: after, as: UTF8.self) }
-            return (position.lastCursor, after)
+            let message = StreamMessages.item(
+                subscription.stream, subscription: subscription.id, cursor: after, payload: item.payload)
+            position.lastCursor = String(decoding: after, as: UTF8.self)
+            shared?.keep(
+                message, cursor: position.lastCursor, subscription: subscription.id, offsets: position.offsets)
+            return (message, before)
         }
-        guard let cursors else { return nil }
-        let message = StreamMessages.item(
-            subscription.stream, subscription: subscription.id, cursor: cursors.after, payload: item.payload)
-        return (message, cursors.before)
     }
 
     /// `StreamCursor.text` for partitions 0..<n, written straight into bytes.
@@ -168,25 +176,11 @@ final class Subscriber: Sendable {
         bytes.reserveCapacity(offsets.count * 10)
         for (partition, offset) in offsets.enumerated() {
             if partition > 0 { bytes.append(UInt8(ascii: ".")) }
-            appendDecimal(Int64(partition), to: &bytes)
+            JSONText.appendDecimal(UInt64(partition), to: &bytes)
             bytes.append(UInt8(ascii: "-"))
-            appendDecimal(offset, to: &bytes)
+            JSONText.appendDecimal(UInt64(max(0, offset)), to: &bytes)
         }
         return bytes
-    }
-
-    private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
-        guard value > 0 else {
-            bytes.append(UInt8(ascii: "0"))
-            return
-        }
-        var digits: [UInt8] = []
-        var rest = value
-        while rest > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        }
-        bytes += digits.reversed()
     }
 }
 
@@ -245,8 +239,15 @@ final class TopicBroadcaster: Sendable {
                 state.positions = positions
                 return Array(state.subscribers.values)
             }
+            // Subscribers at the same position with the same subscription id get one message
+            // per item, shared: built once, queued by reference (memory stays one copy per item);
+            // the connections' drains are scheduled together, one hop per event loop.
+            let round = subscribers.count > 1 ? DeliveryRound(items: items.count) : nil
             var closed: [Subscriber] = []
-            for subscriber in subscribers where !subscriber.deliver(items) { closed.append(subscriber) }
+            for subscriber in subscribers where !subscriber.deliver(items, in: round) {
+                closed.append(subscriber)
+            }
+            round?.scheduleDrains()
             deliveries.increment(by: items.count * subscribers.count)
             if !closed.isEmpty { closed.forEach(leave) }
         }
@@ -367,5 +368,69 @@ final class Fanout: Sendable {
         }
         // Joined: the tail delivers from here until the subscription ends.
         await subscriber.waitUntilClosed()
+    }
+}
+
+/// One round of the shared tail: the stream messages it has built, per item, by subscription id
+/// and position (what every subscriber at the tail would otherwise build and hold a copy of), and
+/// the connection drains its pushes need, scheduled together at the end of the round. Used by
+/// the one task that runs the round, one subscriber after another (not Sendable).
+final class DeliveryRound {
+    final class ItemMessages {
+        struct Made {
+            let subscription: String
+            let offsets: [Int64]
+            let cursor: String
+            let bytes: [UInt8]
+        }
+        private var bySubscription: [String: Made] = [:]
+
+        /// The message made for `subscription` at exactly `offsets`, if one was. The id is
+        /// compared byte for byte: `String` equality treats canonically equivalent spellings
+        /// alike, and a message must carry the client's own spelling.
+        func message(subscription: String, offsets: [Int64]) -> Made? {
+            guard let made = bySubscription[subscription], made.offsets == offsets,
+                made.subscription.utf8.elementsEqual(subscription.utf8)
+            else { return nil }
+            return made
+        }
+
+        /// Keeps a message for the next subscriber with the same id and position.
+        func keep(_ bytes: [UInt8], cursor: String, subscription: String, offsets: [Int64]) {
+            bySubscription[subscription] = Made(
+                subscription: subscription, offsets: offsets, cursor: cursor, bytes: bytes)
+        }
+    }
+
+    private var items: [ItemMessages?]
+    private var drains: [ObjectIdentifier: (loop: any EventLoop, queues: [(any DrainTarget, OutboundQueue)])] = [:]
+
+    init(items count: Int) {
+        items = Array(repeating: nil, count: count)
+    }
+
+    /// The messages of item `index`, made on first use (a round with no subscriber that wants an
+    /// item allocates nothing for it).
+    func messages(ofItem index: Int) -> ItemMessages {
+        if let made = items[index] { return made }
+        let made = ItemMessages()
+        items[index] = made
+        return made
+    }
+
+    /// Keeps a drain for ``scheduleDrains()``.
+    func scheduleLater(_ target: any DrainTarget, _ queue: OutboundQueue) {
+        let loop = target.eventLoop
+        drains[ObjectIdentifier(loop as AnyObject), default: (loop, [])].queues.append((target, queue))
+    }
+
+    /// Schedules the round's drains: one task per event loop runs all of that loop's.
+    func scheduleDrains() {
+        for (loop, queues) in drains.values {
+            loop.execute {
+                for (target, queue) in queues { target.run(queue) }
+            }
+        }
+        drains = [:]
     }
 }

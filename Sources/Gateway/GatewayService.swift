@@ -62,7 +62,7 @@ public struct GatewayService: Service {
         let streams = StreamRoutes(
             log: log, fanout: fanout, gatekeeper: gatekeeper, configuration: configuration, logger: logger)
         streams.register(sse: router, table: routeTable)
-        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        let webSocketRouter = Router(context: StreamRequestContext.self)
         streams.register(webSocket: webSocketRouter, table: routeTable)
 
         let onListening = onListening

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import Metrics
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 import TributaryModel
@@ -22,7 +23,7 @@ struct StreamRoutes: Sendable {
 
     /// Registers the WebSocket route. The origin and the key are checked before the upgrade;
     /// a refused upgrade is answered 400 (Hummingbird's fixed answer) and logged with the reason.
-    func register(webSocket router: Router<BasicWebSocketRequestContext>, table: RouteTable) {
+    func register(webSocket router: Router<StreamRequestContext>, table: RouteTable) {
         table.record("GET", "/v1/stream")
         router.ws("/v1/stream") { [gatekeeper, logger] request, _ in
             do {
@@ -50,12 +51,14 @@ struct StreamRoutes: Sendable {
             // and system calls when messages come in bursts).
             let batched = context.request.uri.queryParameters.get("frames") == "batched"
             try await serveWebSocket(
-                inbound: inbound, outbound: outbound, headers: context.request.headers, batched: batched)
+                inbound: inbound, outbound: outbound, headers: context.request.headers, batched: batched,
+                channel: context.requestContext.channel)
         }
     }
 
     private func serveWebSocket(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, headers: HTTPFields, batched: Bool
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, headers: HTTPFields, batched: Bool,
+        channel: any Channel
     )
         async throws
     {
@@ -72,9 +75,12 @@ struct StreamRoutes: Sendable {
         let clients = Gauge(label: "tributary_gateway_stream_clients")
         clients.record(Self.openStreams.wrappingAdd(1, ordering: .relaxed).newValue)
         defer { clients.record(Self.openStreams.wrappingSubtract(1, ordering: .relaxed).newValue) }
+        // Messages are written from the connection's event loop (`ChannelDrain`), not by a task.
+        let drain = ChannelDrain(channel: channel, batched: batched)
         let queue = OutboundQueue(
             capacity: configuration.maxQueuedMessages, maxAge: configuration.maxQueuedAge,
-            action: configuration.slowConsumerAction)
+            action: configuration.slowConsumerAction, drainTarget: drain)
+        try await channel.pipeline.addHandler(WritableAgain { drain.run(queue) })
         let session = StreamSession(
             log: log, fanout: fanout, principal: principal, queue: queue, configuration: configuration)
         defer { session.stop() }
@@ -95,25 +101,11 @@ struct StreamRoutes: Sendable {
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                // Writer: everything the client gets goes through the queue, in order.
-                while true {
-                    switch await queue.next(limit: 256) {
-                    case .messages(let batch) where batched:
-                        for frame in Self.frames(batch, limit: 1 << 20) {
-                            try await outbound.write(.custom(.init(fin: true, opcode: .text, data: frame)))
-                        }
-                    case .messages(let batch):
-                        for message in batch {
-                            try await outbound.write(
-                                .custom(.init(fin: true, opcode: .text, data: ByteBuffer(bytes: message))))
-                        }
-                    case .overflowed:
-                        try await outbound.close(
-                            .unknown(1013), reason: "slow consumer: reconnect and resume from your last cursor")
-                        return
-                    case .closed:
-                        return
-                    }
+                // Everything the client gets goes through the queue, in order, written by the
+                // drain on the event loop; this task only ends the connection when the queue ends.
+                if case .overflowed = await queue.ended() {
+                    try await outbound.close(
+                        .unknown(1013), reason: "slow consumer: reconnect and resume from your last cursor")
                 }
             }
             group.addTask {
@@ -159,15 +151,25 @@ struct StreamRoutes: Sendable {
         return String(decoding: message[start..<end], as: UTF8.self)
     }
 
+    /// The most a batched frame carries: under malloc's mmap threshold (128 KiB), so a frame's
+    /// buffer is reused heap memory rather than fresh pages the kernel must zero, and small
+    /// enough for any client to read without special buffers.
+    static let batchedFrameLimit = 64 << 10
+
     /// Messages joined into frames of at most `limit` bytes (a larger message gets its own),
     /// separated by newlines.
     static func frames(_ messages: [[UInt8]], limit: Int) -> [ByteBuffer] {
         var frames: [ByteBuffer] = []
+        // Sized once: the batch is copied into its frames exactly once, without regrowing.
+        var remaining = messages.reduce(0) { $0 + $1.count + 1 }
         var frame = ByteBuffer()
+        frame.reserveCapacity(min(remaining, limit))
         for message in messages {
             if frame.readableBytes > 0, frame.readableBytes + message.count + 1 > limit {
+                remaining -= frame.readableBytes + 1
                 frames.append(frame)
                 frame = ByteBuffer()
+                frame.reserveCapacity(min(remaining, limit))
             }
             if frame.readableBytes > 0 { frame.writeInteger(UInt8(ascii: "\n")) }
             frame.writeBytes(message)

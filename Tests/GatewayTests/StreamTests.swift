@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EventLog
 import Foundation
 import HTTPTypes
 import Logging
@@ -348,5 +349,75 @@ import WSClient
         try await Task.sleep(for: .milliseconds(120))
         #expect(byAge.pushControl([9]), "control messages never trip the limits")
         #expect(!byAge.push([2], subscription: "s", cursorBefore: ""))
+    }
+}
+
+/// The shared tail's messages: subscribers with the same id at the same position get one
+/// message per item (the same bytes, not copies); any other id or position gets its own.
+@Suite struct DeliveryRoundTests {
+    static func item(partition: Int, offset: Int64, block: UInt64) throws -> StreamItem {
+        var event = Tributary_V1_CanonicalEvent()
+        event.id = "eip155:1:0x\(String(format: "%064x", block)):0"
+        event.chainID = "eip155:1"
+        event.blockNumber = block
+        let record = LogRecord(
+            topic: "canonical-events", partition: partition, offset: offset, key: Array(event.id.utf8),
+            value: try RecordEncoding.json.encode(event),
+            headers: [RecordHeader(name: RecordEncoding.headerName, text: RecordEncoding.json.contentType)],
+            timestampMilliseconds: 0)
+        return StreamItem(record, stream: .events)
+    }
+
+    static func subscriber(_ id: String, offsets: [Int: Int64]) throws -> (Subscriber, OutboundQueue) {
+        let queue = OutboundQueue(capacity: 100, maxAge: .seconds(60), action: .close)
+        let subscription = try StreamSubscription(id: id, fields: ["stream": "events"])
+        return (Subscriber(subscription: subscription, queue: queue, from: StreamCursor(offsets: offsets)), queue)
+    }
+
+    static func messages(_ queue: OutboundQueue) async -> [[UInt8]] {
+        guard case .messages(let batch) = await queue.next(limit: 100) else { return [] }
+        return batch
+    }
+
+    @Test func sameIdAndPositionShareOneMessageEveryoneElseGetsTheirOwn() async throws {
+        let items = [
+            try Self.item(partition: 0, offset: 5, block: 10), try Self.item(partition: 1, offset: 7, block: 11),
+        ]
+        let start: [Int: Int64] = [0: 5, 1: 7]
+        let (first, firstQueue) = try Self.subscriber("s", offsets: start)
+        let (second, secondQueue) = try Self.subscriber("s", offsets: start)
+        let (other, otherQueue) = try Self.subscriber("other", offsets: start)
+        // Already past the first item: gets only the second, with its own cursor.
+        let (ahead, aheadQueue) = try Self.subscriber("s", offsets: [0: 6, 1: 7])
+        // Knows a third partition: the same id, but its cursors are its own.
+        let (wider, widerQueue) = try Self.subscriber("s", offsets: [0: 5, 1: 7, 2: 3])
+        let round = DeliveryRound(items: items.count)
+        for subscriber in [first, second, other, ahead, wider] {
+            #expect(subscriber.deliver(items, in: round))
+        }
+
+        let firstMessages = await Self.messages(firstQueue)
+        let secondMessages = await Self.messages(secondQueue)
+        let otherMessages = await Self.messages(otherQueue)
+        let aheadMessages = await Self.messages(aheadQueue)
+        #expect(firstMessages.count == 2 && secondMessages == firstMessages)
+        for (mine, theirs) in zip(firstMessages, secondMessages) {
+            let sameStorage = mine.withUnsafeBufferPointer { a in
+                theirs.withUnsafeBufferPointer { $0.baseAddress == a.baseAddress }
+            }
+            #expect(sameStorage, "one message per item, queued by reference")
+        }
+        let texts = firstMessages.map { String(decoding: $0, as: UTF8.self) }
+        #expect(texts[0].contains(#""subscription":"s","cursor":"0-6.1-7""#), "\(texts[0])")
+        #expect(texts[1].contains(#""subscription":"s","cursor":"0-6.1-8""#), "\(texts[1])")
+        let otherTexts = otherMessages.map { String(decoding: $0, as: UTF8.self) }
+        #expect(otherTexts.count == 2 && otherTexts.allSatisfy { $0.contains(#""subscription":"other""#) })
+        #expect(aheadMessages.map { String(decoding: $0, as: UTF8.self) } == [texts[1]])
+        let widerTexts = await Self.messages(widerQueue).map { String(decoding: $0, as: UTF8.self) }
+        #expect(widerTexts.count == 2)
+        #expect(widerTexts.first?.contains(#""cursor":"0-6.1-7.2-3""#) == true, "\(widerTexts)")
+        #expect(widerTexts.last?.contains(#""cursor":"0-6.1-8.2-3""#) == true, "\(widerTexts)")
+        // Each subscriber resumes where its last message says.
+        for subscriber in [first, second, other, ahead] { #expect(subscriber.cursor.offsets == [0: 6, 1: 8]) }
     }
 }

@@ -1,13 +1,11 @@
 import EventLog
 import Foundation
 import Gateway
-import HTTPTypes
 import Logging
 import NIOCore
 import Synchronization
 import TributaryModel
 import TributaryTesting
-import WSClient
 
 /// WebSocket fan-out of the gateway: the server (gateway on the in-memory log plus a producer
 /// appending canonical events at a fixed rate) runs in this process; the load client — N
@@ -59,9 +57,9 @@ enum GatewayFanoutBenchmark {
             "## gateway WebSocket fan-out (\(options.seconds) s windows after 3 s warm-up; load client in a child process)"
         )
         print(
-            "| scenario | clients | events/s | deliveries/s (target) | p50 ms | p99 ms | server CPU % | server RSS MiB |"
+            "| scenario | clients | events/s | deliveries/s (target) | p50 ms | p99 ms | server CPU % | server RSS MiB | load client CPU % |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for scenario in scenarios {
             try await measure(scenario, seconds: options.seconds)
         }
@@ -94,7 +92,11 @@ enum GatewayFanoutBenchmark {
             [
                 "gateway-load", "--port", "\(port)", "--clients", "\(scenario.clients)", "--seconds", "\(seconds)",
             ] + (scenario.filtered ? ["--filtered"] : []) + (scenario.batched ? ["--batched"] : [])
-        child.environment = ["TRIBUTARY_BENCH_KEY": key]
+        // Large read buffers come from reused heap memory, not fresh mappings the kernel zeroes.
+        child.environment = [
+            "TRIBUTARY_BENCH_KEY": key,
+            "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456",
+        ]
         let output = Pipe()
         child.standardOutput = output
         try child.run()
@@ -148,7 +150,7 @@ enum GatewayFanoutBenchmark {
             })
         let target = scenario.filtered ? scenario.rate * scenario.clients / 1_000 : scenario.rate * scenario.clients
         print(
-            "| \(scenario.label) | \(scenario.clients) | \(scenario.rate) | \(fields["per_second"] ?? "?") (\(target)) | \(fields["p50_ms"] ?? "?") | \(fields["p99_ms"] ?? "?") | \(String(format: "%.0f", cpu)) | \(String(format: "%.0f", memory)) |"
+            "| \(scenario.label) | \(scenario.clients) | \(scenario.rate) | \(fields["per_second"] ?? "?") (\(target)) | \(fields["p50_ms"] ?? "?") | \(fields["p99_ms"] ?? "?") | \(String(format: "%.0f", cpu)) | \(String(format: "%.0f", memory)) | \(fields["cpu_percent"] ?? "?") |"
         )
         if let connected = fields["connected"], connected != "\(scenario.clients)" {
             print(
@@ -183,12 +185,6 @@ enum GatewayFanoutBenchmark {
         return event
     }
 
-    private static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
 }
 
 /// Lines of a child's stdout, read on a background thread.
@@ -216,152 +212,5 @@ final class LineReader: Sendable {
     func next(containing marker: String) async -> String? {
         for await line in lines where line.contains(marker) { return line }
         return nil
-    }
-}
-
-/// The load client (`tributary-bench gateway-load`): connects the clients, subscribes each, prints
-/// READY, measures a window after a 3 s warm-up and prints one RESULT line.
-enum GatewayLoadClient {
-    final class Stats: Sendable {
-        /// Latency buckets: 0.1 ms wide up to 1 s, then 10 ms wide up to 60 s.
-        private let state = Mutex<(buckets: [Int], delivered: Int)>((Array(repeating: 0, count: 10_000 + 5_900), 0))
-        let subscribed = Atomic(0)
-        let closed = Atomic(0)
-        let connected = Atomic(0)
-
-        func record(latencyNanoseconds: Int64) {
-            let milliseconds = Double(max(0, latencyNanoseconds)) / 1e6
-            let bucket =
-                milliseconds < 1_000 ? Int(milliseconds * 10) : min(15_899, 10_000 + Int((milliseconds - 1_000) / 10))
-            state.withLock {
-                $0.buckets[bucket] += 1
-                $0.delivered += 1
-            }
-        }
-
-        func reset() { state.withLock { $0 = (Array(repeating: 0, count: $0.buckets.count), 0) } }
-
-        func summary() -> (delivered: Int, p50: Double, p99: Double, max: Double) {
-            state.withLock { state in
-                func percentile(_ fraction: Double) -> Double {
-                    let target = Int(Double(state.delivered) * fraction)
-                    var seen = 0
-                    for (bucket, count) in state.buckets.enumerated() {
-                        seen += count
-                        if seen > target {
-                            return bucket < 10_000 ? Double(bucket + 1) / 10 : 1_000 + Double(bucket - 10_000 + 1) * 10
-                        }
-                    }
-                    return .infinity
-                }
-                let last = state.buckets.lastIndex { $0 > 0 } ?? 0
-                return (
-                    state.delivered, percentile(0.5), percentile(0.99),
-                    last < 10_000 ? Double(last + 1) / 10 : 1_000 + Double(last - 10_000 + 1) * 10
-                )
-            }
-        }
-    }
-
-    static func parse(_ arguments: [String]) -> (port: Int, clients: Int, seconds: Int, filtered: Bool, batched: Bool) {
-        var parsed = (port: 0, clients: 100, seconds: 10, filtered: false, batched: false)
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--port": parsed.port = iterator.next().flatMap(Int.init) ?? parsed.port
-            case "--clients": parsed.clients = iterator.next().flatMap(Int.init) ?? parsed.clients
-            case "--seconds": parsed.seconds = iterator.next().flatMap(Int.init) ?? parsed.seconds
-            case "--filtered": parsed.filtered = true
-            case "--batched": parsed.batched = true
-            default: break
-            }
-        }
-        return parsed
-    }
-
-    static func run(arguments: [String]) async throws {
-        let (port, clients, seconds, filtered, batched) = parse(arguments)
-        let key = ProcessInfo.processInfo.environment["TRIBUTARY_BENCH_KEY"] ?? ""
-        let stats = Stats()
-        var logger = Logger(label: "bench-load")
-        logger.logLevel = .critical
-        let marker = Array("\"blockTimestamp\":\"".utf8)
-        await withTaskGroup(of: Void.self) { group in
-            for index in 0..<clients {
-                if index % 200 == 199 { try? await Task.sleep(for: .milliseconds(100)) }
-                let logger = logger
-                group.addTask {
-                    var headers = HTTPFields()
-                    headers[.authorization] = "Bearer \(key)"
-                    var subscribe = #"{"op":"subscribe","id":"s","stream":"events","from":"latest""#
-                    if filtered {
-                        subscribe += #","filter":"address == \"\#(GatewayFanoutBenchmark.address(index % 1_000))\"""#
-                    }
-                    subscribe += "}"
-                    let message = subscribe
-                    do {
-                        _ = try await WebSocketClient.connect(
-                            url: "ws://127.0.0.1:\(port)/v1/stream" + (batched ? "?frames=batched" : ""),
-                            configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: headers), logger: logger
-                        ) { inbound, outbound, _ in
-                            stats.connected.add(1, ordering: .relaxed)
-                            try await outbound.write(.text(message))
-                            var first = true
-                            for try await frame in inbound {
-                                if first {
-                                    first = false
-                                    stats.subscribed.add(1, ordering: .relaxed)
-                                    continue
-                                }
-                                let received = Int64(Date().timeIntervalSince1970 * 1e9)
-                                for sent in Self.numbers(after: marker, in: frame.data) {
-                                    stats.record(latencyNanoseconds: received - sent)
-                                }
-                            }
-                        }
-                    } catch {}
-                    stats.closed.add(1, ordering: .relaxed)
-                }
-            }
-            while stats.subscribed.load(ordering: .relaxed) + stats.closed.load(ordering: .relaxed) < clients {
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            print("READY")
-            fflush(nil)
-            try? await Task.sleep(for: .seconds(3))
-            stats.reset()
-            let started = ContinuousClock.now
-            try? await Task.sleep(for: .seconds(seconds))
-            let elapsed = (ContinuousClock.now - started).secondsValue
-            let summary = stats.summary()
-            print(
-                "RESULT connected=\(stats.connected.load(ordering: .relaxed)) closed=\(stats.closed.load(ordering: .relaxed)) delivered=\(summary.delivered) per_second=\(Int(Double(summary.delivered) / elapsed)) p50_ms=\(summary.p50) p99_ms=\(summary.p99) max_ms=\(summary.max)"
-            )
-            fflush(nil)
-            exit(0)
-        }
-    }
-
-    /// Every decimal number in quotes right after `marker` in `buffer` (one per message).
-    static func numbers(after marker: [UInt8], in buffer: ByteBuffer) -> [Int64] {
-        buffer.withUnsafeReadableBytes { bytes -> [Int64] in
-            var found: [Int64] = []
-            var index = 0
-            search: while index + marker.count < bytes.count {
-                for offset in 0..<marker.count where bytes[index + offset] != marker[offset] {
-                    index += 1
-                    continue search
-                }
-                var value: Int64 = 0
-                var position = index + marker.count
-                while position < bytes.count, bytes[position] >= 48, bytes[position] <= 57 {
-                    value = value * 10 + Int64(bytes[position] - 48)
-                    position += 1
-                }
-                found.append(value)
-                index = position
-            }
-            return found
-        }
     }
 }

@@ -1,0 +1,336 @@
+import Metrics
+import NIOCore
+import Synchronization
+
+/// The messages waiting for one client. Live messages (from the shared tail) are bounded by
+/// count and age: past either, the slow-consumer action applies — drop the oldest live messages
+/// (the client is told how many, with a cursor to fetch them again) or close the connection.
+/// Replayed history is paced instead (its reader waits for room), and control messages
+/// (`subscribed`, `pong`, `error`, heartbeats) never count and are never dropped.
+final class OutboundQueue: Sendable {
+    struct Message: Sendable {
+        let bytes: [UInt8]
+        let queuedAt: ContinuousClock.Instant
+        /// Whether the slow-consumer limits apply to it (a live message).
+        let live: Bool
+        /// The subscription it belongs to and the cursor that gets it again, for drop notices.
+        let subscription: String
+        let cursorBefore: String
+    }
+
+    enum Next: Sendable {
+        case messages([[UInt8]])
+        /// The client is too slow and the action is `close`.
+        case overflowed
+        case closed
+    }
+
+    private struct State {
+        var messages: [Message] = []
+        var head = 0
+        var live = 0
+        var waiter: CheckedContinuation<Void, Never>?
+        /// Catch-up readers waiting for room.
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        var closed = false
+        var overflowed = false
+        /// Dropped messages per subscription, with the cursor before the first one dropped.
+        var dropped: [String: (count: Int, cursor: String)] = [:]
+        /// Set while a drain (``OutboundQueue/drain(into:)``) is scheduled or running: a push
+        /// then schedules none, the running drain takes what it brings.
+        var drainScheduled = false
+        /// How a drained queue ended, once its drain has seen the end.
+        var end: Next?
+        /// Waits for the queue to end (``OutboundQueue/ended()``).
+        var endWaiter: CheckedContinuation<Next, Never>?
+
+        var count: Int { messages.count - head }
+
+        /// The oldest queued live message's index.
+        var oldestLive: Int? { live == 0 ? nil : messages[head...].firstIndex(where: \.live) }
+
+        /// Whether the live messages waiting exceed the count or the age limit.
+        func overLimits(now: ContinuousClock.Instant, capacity: Int, maxAge: Duration) -> Bool {
+            guard live > 0 else { return false }
+            if live >= capacity { return true }
+            guard let oldest = oldestLive else { return false }
+            return now - messages[oldest].queuedAt > maxAge
+        }
+
+        /// Whether a push must schedule a drain now (and notes that one is scheduled).
+        mutating func scheduleDrain(_ target: (any DrainTarget)?) -> Bool {
+            guard target != nil, !drainScheduled else { return false }
+            drainScheduled = true
+            return true
+        }
+
+        /// Takes up to `limit` messages (drop notices first); nil when there is nothing to send.
+        mutating func take(limit: Int) -> Next? {
+            if overflowed { return .overflowed }
+            var batch: [[UInt8]] = dropped.sorted { $0.key < $1.key }.map { subscription, entry in
+                StreamMessages.dropped(subscription: subscription, count: entry.count, cursor: entry.cursor)
+            }
+            dropped = [:]
+            let end = min(messages.count, head + max(0, limit - batch.count))
+            for message in messages[head..<end] {
+                batch.append(message.bytes)
+                if message.live { live -= 1 }
+            }
+            head = end
+            // Taken messages are released at once: a client's queue holds only what waits.
+            if head == messages.count {
+                messages.removeAll(keepingCapacity: messages.capacity <= 1_024)
+                head = 0
+            } else if head > 256, head * 2 > messages.count {
+                messages.removeFirst(head)
+                head = 0
+            }
+            if !batch.isEmpty { return .messages(batch) }
+            if closed { return .closed }
+            return nil
+        }
+
+        mutating func takeWaiters() -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) {
+            defer {
+                waiter = nil
+                roomWaiters = []
+            }
+            return (waiter, roomWaiters)
+        }
+    }
+
+    private let state = Mutex(State())
+    private let capacity: Int
+    private let maxAge: Duration
+    private let action: GatewayConfiguration.SlowConsumerAction
+    private let drops = Counter(label: "tributary_gateway_dropped_messages_total")
+    private let slowCloses = Counter(label: "tributary_gateway_slow_consumer_closes_total")
+
+    /// Where messages go when they are written from the connection's event loop (WebSocket)
+    /// instead of taken by a task (``next(limit:)``, SSE).
+    private let drainTarget: (any DrainTarget)?
+
+    init(
+        capacity: Int, maxAge: Duration, action: GatewayConfiguration.SlowConsumerAction,
+        drainTarget: (any DrainTarget)? = nil
+    ) {
+        self.capacity = max(1, capacity)
+        self.maxAge = maxAge
+        self.action = action
+        self.drainTarget = drainTarget
+    }
+
+    /// Queues a live message of `subscription`; `cursorBefore` is where a client would resume to
+    /// get it again if it is dropped. Returns false once the queue is closed.
+    /// With `round`, a drain this push needs is left to the round, which schedules its drains
+    /// together, one hop per event loop.
+    @discardableResult
+    func push(
+        _ bytes: [UInt8], subscription: String, cursorBefore: String, round: DeliveryRound? = nil
+    ) -> Bool {
+        append(bytes, live: true, subscription: subscription, cursorBefore: cursorBefore, round: round)
+    }
+
+    /// Queues a control message: never counted against the limits, never dropped.
+    @discardableResult
+    func pushControl(_ bytes: [UInt8]) -> Bool {
+        append(bytes, live: false, subscription: "", cursorBefore: "")
+    }
+
+    private func append(
+        _ bytes: [UInt8], live: Bool, subscription: String, cursorBefore: String, round: DeliveryRound? = nil
+    ) -> Bool {
+        let now = ContinuousClock.now
+        var scheduleDrain = false
+        let (waiter, waiting, open) = state.withLock {
+            state -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>], Bool) in
+            guard !state.closed else { return (nil, [], false) }
+            if live, state.overLimits(now: now, capacity: capacity, maxAge: maxAge) {
+                switch action {
+                case .close:
+                    state.overflowed = true
+                    state.closed = true
+                    slowCloses.increment()
+                    let (waiter, waiting) = state.takeWaiters()
+                    scheduleDrain = state.scheduleDrain(drainTarget)
+                    return (waiter, waiting, false)
+                case .dropOldest:
+                    while state.overLimits(now: now, capacity: capacity, maxAge: maxAge), let oldest = state.oldestLive
+                    {
+                        let dropped = state.messages[oldest]
+                        if oldest == state.head { state.head += 1 } else { state.messages.remove(at: oldest) }
+                        state.live -= 1
+                        drops.increment()
+                        // The first drop's cursor: resuming there gets every dropped message again.
+                        var entry = state.dropped[dropped.subscription] ?? (0, dropped.cursorBefore)
+                        entry.count += 1
+                        state.dropped[dropped.subscription] = entry
+                    }
+                }
+            }
+            state.messages.append(
+                Message(bytes: bytes, queuedAt: now, live: live, subscription: subscription, cursorBefore: cursorBefore)
+            )
+            if live { state.live += 1 }
+            let waiter = state.waiter
+            state.waiter = nil
+            scheduleDrain = state.scheduleDrain(drainTarget)
+            return (waiter, [], true)
+        }
+        waiter?.resume()
+        waiting.forEach { $0.resume() }
+        if scheduleDrain, let drainTarget {
+            if let round { round.scheduleLater(drainTarget, self) } else { drainTarget.schedule(self) }
+        }
+        return open
+    }
+
+    /// Queues a replayed message once the queue has room: history is read at the client's pace.
+    /// Returns false once the queue is closed or the task is cancelled.
+    func pushWhenRoom(_ bytes: [UInt8], subscription: String, cursorBefore: String) async -> Bool {
+        while !Task.isCancelled {
+            let full: Bool? = state.withLock { state in
+                if state.closed { return nil }
+                return state.count >= capacity
+            }
+            guard let full else { return false }
+            if !full { return append(bytes, live: false, subscription: subscription, cursorBefore: cursorBefore) }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let wait = state.withLock { state in
+                        guard !state.closed, state.count >= capacity else { return false }
+                        state.roomWaiters.append(continuation)
+                        return true
+                    }
+                    if !wait { continuation.resume() }
+                }
+            } onCancel: {
+                // Only this reader stops (an unsubscribe); the connection goes on.
+                wakeRoomWaiters()
+            }
+        }
+        return false
+    }
+
+    private func wakeRoomWaiters() {
+        let waiting = state.withLock { state in
+            defer { state.roomWaiters = [] }
+            return state.roomWaiters
+        }
+        waiting.forEach { $0.resume() }
+    }
+
+    /// Queues a heartbeat unless messages are waiting anyway (they show the connection is alive).
+    func pushHeartbeat() {
+        let idle = state.withLock { $0.count == 0 }
+        if idle { pushControl(StreamMessages.heartbeat()) }
+    }
+
+    /// Waits for messages and takes up to `limit` of them (drop notices first).
+    func next(limit: Int) async -> Next {
+        while true {
+            let taken: Next? = state.withLock { $0.take(limit: limit) }
+            if let taken {
+                wakeRoomWaiters()
+                return taken
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let ready = state.withLock { state in
+                        if state.count > 0 || state.closed || !state.dropped.isEmpty { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                close()
+            }
+        }
+    }
+
+    /// Closes the queue: the writer ends after what is queued, pushes fail, catch-up readers stop.
+    func close() {
+        let (waiter, waiting, scheduleDrain) = state.withLock { state in
+            state.closed = true
+            let (waiter, waiting) = state.takeWaiters()
+            return (waiter, waiting, state.scheduleDrain(drainTarget))
+        }
+        waiter?.resume()
+        waiting.forEach { $0.resume() }
+        if scheduleDrain { drainTarget?.schedule(self) }
+    }
+
+    /// Called by the drain target on its event loop: takes up to `limit` messages at a time and
+    /// hands them to `write` while `canWrite()` holds. Stops when nothing is left (the next push
+    /// schedules another drain), when the connection cannot take more (the drain stays scheduled:
+    /// the target drains again once it can, and the slow-consumer limits see what waits), or at
+    /// the end (overflow or close), which ``ended()`` then returns.
+    func drain(limit: Int, canWrite: () -> Bool, write: ([[UInt8]]) -> Void) {
+        while canWrite() {
+            let (taken, endWaiter) = state.withLock { state -> (Next?, CheckedContinuation<Next, Never>?) in
+                let taken = state.take(limit: limit)
+                switch taken {
+                case nil:
+                    state.drainScheduled = false
+                    return (nil, nil)
+                case .messages:
+                    return (taken, nil)
+                case .overflowed, .closed:
+                    state.end = taken
+                    defer { state.endWaiter = nil }
+                    return (taken, state.endWaiter)
+                }
+            }
+            switch taken {
+            case nil:
+                return
+            case .messages(let batch):
+                wakeRoomWaiters()
+                write(batch)
+            case .overflowed, .closed:
+                if let endWaiter, let taken { endWaiter.resume(returning: taken) }
+                return
+            }
+        }
+    }
+
+    /// Waits until a drained queue ends: `.overflowed` (close with 1013) or `.closed` (after
+    /// everything queued was written). Cancelling the wait ends it with `.closed`.
+    func ended() async -> Next {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ended = state.withLock { state -> Next? in
+                    if state.overflowed { return .overflowed }
+                    if let end = state.end { return end }
+                    state.endWaiter = continuation
+                    return nil
+                }
+                if let ended { continuation.resume(returning: ended) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.endWaiter = nil }
+                return state.endWaiter
+            }
+            waiter?.resume(returning: .closed)
+        }
+    }
+}
+
+/// Writes a connection's queued messages from its event loop: a push schedules one drain
+/// (``OutboundQueue/drain(limit:canWrite:write:)``) there, which writes everything queued
+/// without a task wake-up or an event-loop hop per message.
+protocol DrainTarget: Sendable {
+    /// The connection's event loop.
+    var eventLoop: any EventLoop { get }
+    /// Writes what `queue` holds; called on ``eventLoop``.
+    func run(_ queue: OutboundQueue)
+}
+
+extension DrainTarget {
+    /// Runs the queue's drain on the connection's event loop, soon.
+    func schedule(_ queue: OutboundQueue) {
+        eventLoop.execute { run(queue) }
+    }
+}
