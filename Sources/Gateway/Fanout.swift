@@ -384,26 +384,39 @@ final class DeliveryRound {
             let bytes: [UInt8]
         }
         private var bySubscription: [String: Made] = [:]
+        /// The last one made or used: most subscribers of a round share one id, so this is
+        /// checked before the dictionary.
+        private var last: Made?
 
         /// The message made for `subscription` at exactly `offsets`, if one was. The id is
         /// compared byte for byte: `String` equality treats canonically equivalent spellings
         /// alike, and a message must carry the client's own spelling.
         func message(subscription: String, offsets: [Int64]) -> Made? {
-            guard let made = bySubscription[subscription], made.offsets == offsets,
-                made.subscription.utf8.elementsEqual(subscription.utf8)
-            else { return nil }
+            if let last, Self.matches(last, subscription, offsets) { return last }
+            guard let made = bySubscription[subscription], Self.matches(made, subscription, offsets) else {
+                return nil
+            }
+            last = made
             return made
         }
 
         /// Keeps a message for the next subscriber with the same id and position.
         func keep(_ bytes: [UInt8], cursor: String, subscription: String, offsets: [Int64]) {
-            bySubscription[subscription] = Made(
-                subscription: subscription, offsets: offsets, cursor: cursor, bytes: bytes)
+            let made = Made(subscription: subscription, offsets: offsets, cursor: cursor, bytes: bytes)
+            bySubscription[subscription] = made
+            last = made
+        }
+
+        private static func matches(_ made: Made, _ subscription: String, _ offsets: [Int64]) -> Bool {
+            made.offsets == offsets && made.subscription.utf8.elementsEqual(subscription.utf8)
         }
     }
 
+    /// When the round started: the time its pushes are queued at (one clock read per round).
+    let now = ContinuousClock.now
     private var items: [ItemMessages?]
-    private var drains: [ObjectIdentifier: (loop: any EventLoop, queues: [(any DrainTarget, OutboundQueue)])] = [:]
+    /// Drains to schedule, by event loop (a handful of loops: searched in order).
+    private var drains: [(loop: any EventLoop, queues: [(any DrainTarget, OutboundQueue)])] = []
 
     init(items count: Int) {
         items = Array(repeating: nil, count: count)
@@ -421,16 +434,20 @@ final class DeliveryRound {
     /// Keeps a drain for ``scheduleDrains()``.
     func scheduleLater(_ target: any DrainTarget, _ queue: OutboundQueue) {
         let loop = target.eventLoop
-        drains[ObjectIdentifier(loop as AnyObject), default: (loop, [])].queues.append((target, queue))
+        if let index = drains.firstIndex(where: { $0.loop === loop }) {
+            drains[index].queues.append((target, queue))
+        } else {
+            drains.append((loop, [(target, queue)]))
+        }
     }
 
     /// Schedules the round's drains: one task per event loop runs all of that loop's.
     func scheduleDrains() {
-        for (loop, queues) in drains.values {
+        for (loop, queues) in drains {
             loop.execute {
                 for (target, queue) in queues { target.run(queue) }
             }
         }
-        drains = [:]
+        drains = []
     }
 }

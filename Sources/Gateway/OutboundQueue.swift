@@ -140,7 +140,7 @@ final class OutboundQueue: Sendable {
     private func append(
         _ bytes: [UInt8], live: Bool, subscription: String, cursorBefore: String, round: DeliveryRound? = nil
     ) -> Bool {
-        let now = ContinuousClock.now
+        let now = round?.now ?? ContinuousClock.now
         var scheduleDrain = false
         let (waiter, waiting, open) = state.withLock {
             state -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>], Bool) in
