@@ -154,10 +154,15 @@ final class FunctionInstance {
     }
 
     /// Runs the invocation to its end; never throws.
-    func run() -> InvocationOutcome {
+    ///
+    /// `deadlineFuel` is the fuel the deadline allows at the fastest rate this host has measured
+    /// (``DeadlineFuel``): when it is less than the fuel limit, running out of it means the
+    /// deadline passed, and the invocation ends as `timeout`.
+    func run(deadlineFuel: UInt64? = nil) -> InvocationOutcome {
         let started = ContinuousClock.now
         context.deadline = started.advanced(by: function.limits.timeout)
-        store.fuel = Fuel(remaining: function.limits.fuel)
+        let budget = min(function.limits.fuel, deadlineFuel ?? .max)
+        store.fuel = Fuel(remaining: budget)
         var status = Tributary_V1_InvocationStatus.ok
         var failure = ""
         do {
@@ -169,7 +174,11 @@ final class FunctionInstance {
             (status, failure) = abort.outcome
         } catch {
             let message = "\(error)".replacingOccurrences(of: "Trap: ", with: "")
-            if message.hasPrefix("out of fuel") {
+            if message.hasPrefix("out of fuel"), budget < function.limits.fuel {
+                status = .timeout
+                failure =
+                    "ran longer than its \(function.limits.timeout) deadline (stopped after \(budget) fuel, what the deadline allows at this host's fastest measured rate)"
+            } else if message.hasPrefix("out of fuel") {
                 status = .outOfFuel
                 failure = "used all of its \(function.limits.fuel) fuel"
             } else if memoryCap.denied.load(ordering: .relaxed) {
@@ -190,7 +199,7 @@ final class FunctionInstance {
         reusable = status == .ok && !memoryCap.denied.load(ordering: .relaxed)
         return InvocationOutcome(
             status: status, output: status == .ok ? context.output : [], logs: context.finishedLogs(),
-            fuelUsed: function.limits.fuel - min(remaining, function.limits.fuel), error: failure,
+            fuelUsed: budget - min(remaining, budget), error: failure,
             duration: ContinuousClock.now - started)
     }
 

@@ -5,8 +5,9 @@ import TributaryModel
 public struct FunctionLimits: Sendable, Hashable {
     /// Fuel: roughly one unit per executed WebAssembly operator.
     public var fuel: UInt64
-    /// Wall-clock budget. Checked whenever the guest calls the host; a guest that computes without
-    /// calling the host is bounded by fuel (WasmKit cannot interrupt a running call).
+    /// Wall-clock budget. Checked whenever the guest calls the host and when it finishes; guest
+    /// code that never calls the host (WasmKit cannot interrupt a running call) is stopped by the
+    /// fuel the deadline allows at the host's fastest measured rate (`DeadlineFuel`).
     public var timeout: Duration
     /// Linear memory, in 64 KiB pages: modules declaring more are refused at deploy, growth past
     /// it fails inside the guest (`memory.grow` returns -1).

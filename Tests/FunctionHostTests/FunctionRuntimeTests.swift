@@ -102,6 +102,25 @@ import WAT
         }
     }
 
+    /// A guest that computes without ever calling the host cannot be interrupted (WasmKit), but
+    /// its deadline becomes a fuel budget: with fuel for minutes and a 50 ms deadline it ends as
+    /// a timeout, having used far less than its fuel.
+    @Test func aGuestThatNeverCallsTheHostStopsAtItsDeadlinesFuel() throws {
+        let spin = """
+            (module (memory (export "memory") 1)
+              (func (export "handle") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 0)))
+            """
+        let outcome = try Self.run(spin) {
+            $0.fuel = 10_000_000_000
+            $0.timeoutMs = 50
+        }
+        #expect(outcome.status == .timeout)
+        #expect(outcome.error.contains("deadline"), "\(outcome.error)")
+        #expect(outcome.fuelUsed > 0 && outcome.fuelUsed < 10_000_000_000)
+        // The same module with its fuel as the tighter bound still runs out of fuel.
+        #expect(try Self.run(spin) { $0.fuel = 1_000 }.status == .outOfFuel)
+    }
+
     @Test func hostileModulesGetTheirOwnStatus() throws {
         let cases: [(String, String, Tributary_V1_InvocationStatus, String)] = [
             ("infinite loop", "(loop $l (br $l))", .outOfFuel, "fuel"),
