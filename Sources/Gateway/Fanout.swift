@@ -122,7 +122,7 @@ final class Subscriber: Sendable {
     func deliver(_ items: [StreamItem], in round: DeliveryRound? = nil) -> Bool {
         for (index, item) in items.enumerated() {
             guard isOpen else { return false }  // unsubscribed: nothing more after `unsubscribed`
-            guard let (message, before) = message(for: item, sharing: round?.messages(ofItem: index)) else { continue }
+            guard let (message, before) = message(for: item, index: index, in: round) else { continue }
             guard queue.push(message, subscription: subscription.id, cursorBefore: before, round: round) else {
                 close()
                 return false
@@ -146,16 +146,17 @@ final class Subscriber: Sendable {
     }
 
     /// The message for `item` and the cursor before it; nil when the item is behind this
-    /// subscription or filtered out. With `shared`, a subscription whose id and position match
-    /// one already served this item gets the same bytes instead of a copy of its own.
-    private func message(for item: StreamItem, sharing shared: DeliveryRound.ItemMessages? = nil) -> ([UInt8], String)?
-    {
+    /// subscription or filtered out. Within a `round` (`item` is its item `index`), a subscription
+    /// whose id and position match one already served this item gets the same bytes instead of
+    /// a copy of its own.
+    private func message(for item: StreamItem, index: Int = 0, in round: DeliveryRound? = nil) -> ([UInt8], String)? {
         position.withLock { position -> ([UInt8], String)? in
             while position.offsets.count <= item.partition { position.offsets.append(0) }
             guard item.offset >= position.offsets[item.partition] else { return nil }
             position.offsets[item.partition] = item.offset + 1
             guard subscription.wants(item.decoded) else { return nil }
             let before = position.lastCursor
+            let shared = round?.messages(ofItem: index)
             if let made = shared?.message(subscription: subscription.id, offsets: position.offsets) {
                 position.lastCursor = made.cursor
                 return (made.bytes, before)

@@ -39,10 +39,12 @@ final class OutboundQueue: Sendable {
         /// Set while a drain (``OutboundQueue/drain(into:)``) is scheduled or running: a push
         /// then schedules none, the running drain takes what it brings.
         var drainScheduled = false
-        /// How a drained queue ended, once its drain has seen the end.
+        /// How a drained queue ended, once its drain has seen the end (or at once on overflow).
         var end: Next?
-        /// Waits for the queue to end (``OutboundQueue/ended()``).
+        /// Waits for the queue to end (``OutboundQueue/ended()``; one caller).
         var endWaiter: CheckedContinuation<Next, Never>?
+        /// The wait for the end was cancelled (possibly before it began).
+        var endCancelled = false
 
         var count: Int { messages.count - head }
 
@@ -142,6 +144,7 @@ final class OutboundQueue: Sendable {
     ) -> Bool {
         let now = round?.now ?? ContinuousClock.now
         var scheduleDrain = false
+        var endWaiter: CheckedContinuation<Next, Never>?
         let (waiter, waiting, open) = state.withLock {
             state -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>], Bool) in
             guard !state.closed else { return (nil, [], false) }
@@ -152,7 +155,10 @@ final class OutboundQueue: Sendable {
                     state.closed = true
                     slowCloses.increment()
                     let (waiter, waiting) = state.takeWaiters()
-                    scheduleDrain = state.scheduleDrain(drainTarget)
+                    // The end is known now: a drain stopped by a full socket may never run again.
+                    state.end = .overflowed
+                    endWaiter = state.endWaiter
+                    state.endWaiter = nil
                     return (waiter, waiting, false)
                 case .dropOldest:
                     while state.overLimits(now: now, capacity: capacity, maxAge: maxAge), let oldest = state.oldestLive
@@ -179,6 +185,7 @@ final class OutboundQueue: Sendable {
         }
         waiter?.resume()
         waiting.forEach { $0.resume() }
+        endWaiter?.resume(returning: .overflowed)
         if scheduleDrain, let drainTarget {
             if let round { round.scheduleLater(drainTarget, self) } else { drainTarget.schedule(self) }
         }
@@ -261,6 +268,18 @@ final class OutboundQueue: Sendable {
         if scheduleDrain { drainTarget?.schedule(self) }
     }
 
+    /// Ends the queue without writing what waits: for a connection that is closing (the client
+    /// went away or a close frame is on its way), where data frames must not follow.
+    func discard() {
+        state.withLock { state in
+            state.messages.removeAll()
+            state.head = 0
+            state.live = 0
+            state.dropped = [:]
+        }
+        close()
+    }
+
     /// Called by the drain target on its event loop: takes up to `limit` messages at a time and
     /// hands them to `write` while `canWrite()` holds. Stops when nothing is left (the next push
     /// schedules another drain), when the connection cannot take more (the drain stays scheduled:
@@ -303,6 +322,8 @@ final class OutboundQueue: Sendable {
                 let ended = state.withLock { state -> Next? in
                     if state.overflowed { return .overflowed }
                     if let end = state.end { return end }
+                    // Cancelled before the wait began: nothing would resume it.
+                    if state.endCancelled { return .closed }
                     state.endWaiter = continuation
                     return nil
                 }
@@ -310,6 +331,7 @@ final class OutboundQueue: Sendable {
             }
         } onCancel: {
             let waiter = state.withLock { state in
+                state.endCancelled = true
                 defer { state.endWaiter = nil }
                 return state.endWaiter
             }

@@ -113,6 +113,7 @@ struct StreamRoutes: Sendable {
                     try await Task.sleep(for: configuration.heartbeatInterval)
                     // A revoked key's streams end within a heartbeat interval.
                     guard gatekeeper.isValid(headers) else {
+                        queue.discard()  // no data frame after the close frame
                         try await outbound.close(.unknown(4401), reason: "the API key was revoked")
                         return
                     }
@@ -133,7 +134,7 @@ struct StreamRoutes: Sendable {
                 } catch {
                     // Too large or malformed frames: the WebSocket layer closes the connection.
                 }
-                queue.close()
+                queue.discard()  // the client closed, or is being closed: nothing more is written
             }
             _ = try await group.next()
             group.cancelAll()

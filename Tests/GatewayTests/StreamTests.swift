@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import NIOCore
+import NIOPosix
 import Testing
 import TributaryModel
 import WSClient
@@ -332,6 +333,37 @@ import WSClient
         #expect(texts.first?.contains("\"type\":\"dropped\"") == true && texts.first?.contains("\"count\":2") == true)
         #expect(texts.first?.contains("\"cursor\":\"0-0\"") == true, "\(texts)")
         #expect(Array(texts.dropFirst()) == ["m2", "m3", "m4"])
+    }
+
+    /// A drain that never writes, as for a client whose socket stays full: the queue's end must
+    /// still be known without it.
+    struct StalledDrain: DrainTarget {
+        let eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        func run(_ queue: OutboundQueue) {}
+    }
+
+    @Test(.timeLimit(.minutes(1))) func theEndIsKnownWithoutTheDrain() async throws {
+        let queue = OutboundQueue(capacity: 2, maxAge: .seconds(60), action: .close, drainTarget: StalledDrain())
+        // Waiting already when the client overflows (the usual order: the wait starts with the
+        // connection); the pause only makes that order likely, the outcome is the same either way.
+        async let end = queue.ended()  // structured: a time-limit cancellation ends it
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(
+            queue.push([1], subscription: "s", cursorBefore: "") && queue.push([2], subscription: "s", cursorBefore: "")
+        )
+        #expect(!queue.push([3], subscription: "s", cursorBefore: ""))
+        guard case .overflowed = await end else {
+            Issue.record("expected the overflow to end the queue")
+            return
+        }
+        // A wait cancelled before (or while) it begins ends too.
+        let open = OutboundQueue(capacity: 10, maxAge: .seconds(60), action: .close, drainTarget: StalledDrain())
+        let waiting = Task { await open.ended() }
+        waiting.cancel()
+        guard case .closed = await waiting.value else {
+            Issue.record("expected a cancelled wait to end as closed")
+            return
+        }
     }
 
     @Test func closeEndsTheStreamWhenTheClientLagsByCountOrAge() async throws {
