@@ -48,7 +48,7 @@ final class ChannelDrain: DrainTarget {
         queue.drain(limit: Self.batch, canWrite: { channel.isActive && channel.isWritable }) { messages in
             wrote = true
             if batched {
-                for frame in StreamRoutes.frames(messages, limit: StreamRoutes.batchedFrameLimit) {
+                for frame in Self.frames(messages, limit: Self.batchedFrameLimit) {
                     channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
                 }
             } else {
@@ -59,6 +59,33 @@ final class ChannelDrain: DrainTarget {
             }
         }
         if wrote { channel.flush() }
+    }
+
+    /// The most a batched frame carries: under malloc's mmap threshold (128 KiB), so a frame's
+    /// buffer is reused heap memory rather than fresh pages the kernel must zero, and small
+    /// enough for any client to read without special buffers.
+    static let batchedFrameLimit = 64 << 10
+
+    /// Messages joined into frames of at most `limit` bytes (a larger message gets its own),
+    /// separated by newlines.
+    static func frames(_ messages: [[UInt8]], limit: Int) -> [ByteBuffer] {
+        var frames: [ByteBuffer] = []
+        // Sized once: the batch is copied into its frames exactly once, without regrowing.
+        var remaining = messages.reduce(0) { $0 + $1.count + 1 }
+        var frame = ByteBuffer()
+        frame.reserveCapacity(min(remaining, limit))
+        for message in messages {
+            if frame.readableBytes > 0, frame.readableBytes + message.count + 1 > limit {
+                remaining -= frame.readableBytes + 1
+                frames.append(frame)
+                frame = ByteBuffer()
+                frame.reserveCapacity(min(remaining, limit))
+            }
+            if frame.readableBytes > 0 { frame.writeInteger(UInt8(ascii: "\n")) }
+            frame.writeBytes(message)
+        }
+        if frame.readableBytes > 0 { frames.append(frame) }
+        return frames
     }
 }
 

@@ -87,8 +87,7 @@ struct StreamRoutes: Sendable {
         // On shutdown the queue closes, the writer ends and the connection closes with it.
         try await withGracefulShutdownHandler {
             try await serve(
-                session: session, queue: queue, inbound: inbound, outbound: outbound, batched: batched,
-                headers: headers)
+                session: session, queue: queue, inbound: inbound, outbound: outbound, headers: headers)
         } onGracefulShutdown: {
             queue.close()
         }
@@ -97,7 +96,7 @@ struct StreamRoutes: Sendable {
     private func serve(
         session: StreamSession, queue: OutboundQueue, inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
-        batched: Bool, headers: HTTPFields
+        headers: HTTPFields
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -150,33 +149,6 @@ struct StreamRoutes: Sendable {
             let end = message[start...].firstIndex(of: UInt8(ascii: "\""))
         else { return nil }
         return String(decoding: message[start..<end], as: UTF8.self)
-    }
-
-    /// The most a batched frame carries: under malloc's mmap threshold (128 KiB), so a frame's
-    /// buffer is reused heap memory rather than fresh pages the kernel must zero, and small
-    /// enough for any client to read without special buffers.
-    static let batchedFrameLimit = 64 << 10
-
-    /// Messages joined into frames of at most `limit` bytes (a larger message gets its own),
-    /// separated by newlines.
-    static func frames(_ messages: [[UInt8]], limit: Int) -> [ByteBuffer] {
-        var frames: [ByteBuffer] = []
-        // Sized once: the batch is copied into its frames exactly once, without regrowing.
-        var remaining = messages.reduce(0) { $0 + $1.count + 1 }
-        var frame = ByteBuffer()
-        frame.reserveCapacity(min(remaining, limit))
-        for message in messages {
-            if frame.readableBytes > 0, frame.readableBytes + message.count + 1 > limit {
-                remaining -= frame.readableBytes + 1
-                frames.append(frame)
-                frame = ByteBuffer()
-                frame.reserveCapacity(min(remaining, limit))
-            }
-            if frame.readableBytes > 0 { frame.writeInteger(UInt8(ascii: "\n")) }
-            frame.writeBytes(message)
-        }
-        if frame.readableBytes > 0 { frames.append(frame) }
-        return frames
     }
 
     /// Open WebSocket connections in this process, for the clients gauge.
