@@ -21,15 +21,22 @@ struct StreamRequestContext: RequestContext, WebSocketRequestContext {
 /// Writes one WebSocket connection's queued stream messages from its event loop.
 ///
 /// A push to an idle ``OutboundQueue`` schedules one drain on the loop; the drain writes every
-/// queued message as frames straight into the channel and flushes once. A writer task per
-/// connection (through Hummingbird's async writer) cost a task wake-up and an event-loop hop per
-/// frame, which at thousands of connections was most of the gateway's CPU. While the socket
-/// cannot take more, messages stay queued, where the slow-consumer limits see them; the drain
-/// resumes when the channel is writable again (``WritableAgain``). Control frames (pings, close)
-/// still go through Hummingbird's writer; both write whole frames on the same loop.
+/// queued message as frames and flushes once. A writer task per connection (through
+/// Hummingbird's async writer) cost a task wake-up and an event-loop hop per frame, which at
+/// thousands of connections was most of the gateway's CPU. While the socket cannot take more,
+/// messages stay queued, where the slow-consumer limits see them; the drain resumes when the
+/// channel is writable again.
+///
+/// Frames are written already encoded, through ``StreamFrameWriter``'s context next to the
+/// channel's head: a message made once for many connections carries its frame (server frames
+/// are not masked, so every client gets the same bytes), and the pipeline's frame encoder is
+/// skipped. Control frames (pings, close) still go through Hummingbird's writer and the
+/// encoder; both write whole frames on the same loop, in the order they are written.
 final class ChannelDrain: DrainTarget {
     private let channel: any Channel
     private let batched: Bool
+    /// The writer's context while it is in the pipeline.
+    private let head: NIOLoopBoundBox<ChannelHandlerContext?>
     /// Messages taken per round: a batched frame's worth, and a bound on one drain's share of
     /// the loop.
     private static let batch = 256
@@ -37,28 +44,36 @@ final class ChannelDrain: DrainTarget {
     init(channel: any Channel, batched: Bool) {
         self.channel = channel
         self.batched = batched
+        head = .makeEmptyBox(valueType: ChannelHandlerContext.self, eventLoop: channel.eventLoop)
     }
 
     var eventLoop: any EventLoop { channel.eventLoop }
 
+    /// Puts the frame writer into the channel's pipeline; its writability changes run `queue`'s
+    /// drain.
+    func install(draining queue: OutboundQueue) async throws {
+        try await channel.pipeline.addHandler(
+            StreamFrameWriter(head: head) { [self] in run(queue) }, position: .first)
+    }
+
     /// Writes what `queue` holds while the channel takes it; on the channel's event loop.
     func run(_ queue: OutboundQueue) {
         channel.eventLoop.assertInEventLoop()
+        guard let context = head.value else { return }  // not installed yet, or the channel closed
         var wrote = false
         queue.drain(limit: Self.batch, canWrite: { channel.isActive && channel.isWritable }) { messages in
             wrote = true
-            if batched {
-                for frame in Self.frames(messages, limit: Self.batchedFrameLimit) {
-                    channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+            if batched, messages.count > 1 {
+                for frame in Self.frames(messages.map(\.bytes), limit: Self.batchedFrameLimit) {
+                    context.write(NIOAny(frame), promise: nil)
                 }
             } else {
                 for message in messages {
-                    let frame = WebSocketFrame(fin: true, opcode: .text, data: channel.allocator.buffer(bytes: message))
-                    channel.write(frame, promise: nil)
+                    context.write(NIOAny(message.frame ?? Self.frame(message.bytes)), promise: nil)
                 }
             }
         }
-        if wrote { channel.flush() }
+        if wrote { context.flush() }
     }
 
     /// The most a batched frame carries: under malloc's mmap threshold (128 KiB), so a frame's
@@ -66,36 +81,81 @@ final class ChannelDrain: DrainTarget {
     /// enough for any client to read without special buffers.
     static let batchedFrameLimit = 64 << 10
 
-    /// Messages joined into frames of at most `limit` bytes (a larger message gets its own),
-    /// separated by newlines.
-    static func frames(_ messages: [[UInt8]], limit: Int) -> [ByteBuffer] {
-        var frames: [ByteBuffer] = []
-        // Sized once: the batch is copied into its frames exactly once, without regrowing.
-        var remaining = messages.reduce(0) { $0 + $1.count + 1 }
+    /// `message` as one final, unmasked text frame.
+    static func frame(_ message: [UInt8]) -> ByteBuffer {
         var frame = ByteBuffer()
-        frame.reserveCapacity(min(remaining, limit))
-        for message in messages {
-            if frame.readableBytes > 0, frame.readableBytes + message.count + 1 > limit {
-                remaining -= frame.readableBytes + 1
-                frames.append(frame)
-                frame = ByteBuffer()
-                frame.reserveCapacity(min(remaining, limit))
+        frame.reserveCapacity(message.count + 10)
+        writeHeader(length: message.count, to: &frame)
+        frame.writeBytes(message)
+        return frame
+    }
+
+    /// Messages joined into final, unmasked text frames of at most `limit` payload bytes (a
+    /// larger message gets its own), separated by newlines.
+    static func frames(_ messages: [[UInt8]], limit: Int) -> [ByteBuffer] {
+        // Which messages share a frame, and the frame's payload length.
+        var groups: [(range: Range<Int>, length: Int)] = []
+        var start = 0
+        var length = 0
+        for (index, message) in messages.enumerated() {
+            if index > start, length + message.count + 1 > limit {
+                groups.append((start..<index, length))
+                start = index
+                length = 0
             }
-            if frame.readableBytes > 0 { frame.writeInteger(UInt8(ascii: "\n")) }
-            frame.writeBytes(message)
+            length += (index > start ? 1 : 0) + message.count
         }
-        if frame.readableBytes > 0 { frames.append(frame) }
-        return frames
+        if start < messages.count { groups.append((start..<messages.count, length)) }
+        return groups.map { range, length in
+            // Sized once: the batch is copied into its frame exactly once, without regrowing.
+            var frame = ByteBuffer()
+            frame.reserveCapacity(length + 10)
+            writeHeader(length: length, to: &frame)
+            for index in range {
+                if index > range.lowerBound { frame.writeInteger(UInt8(ascii: "\n")) }
+                frame.writeBytes(messages[index])
+            }
+            return frame
+        }
+    }
+
+    /// A final text frame's header for a payload of `length` bytes, as a server sends it
+    /// (RFC 6455 section 5.2: no mask).
+    private static func writeHeader(length: Int, to frame: inout ByteBuffer) {
+        frame.writeInteger(UInt8(0x81))  // FIN, text
+        switch length {
+        case ..<126:
+            frame.writeInteger(UInt8(length))
+        case ..<65_536:
+            frame.writeInteger(UInt8(126))
+            frame.writeInteger(UInt16(length))
+        default:
+            frame.writeInteger(UInt8(127))
+            frame.writeInteger(UInt64(length))
+        }
     }
 }
 
-/// Calls `onWritable` when the channel becomes writable again (the drain waits for it).
-final class WritableAgain: ChannelInboundHandler, Sendable {
+/// Next to the channel's head: lends ``ChannelDrain`` its context, so encoded frames go straight
+/// to the socket, and runs the drain when the channel becomes writable again. Everything else
+/// passes through.
+final class StreamFrameWriter: ChannelDuplexHandler, Sendable {
     typealias InboundIn = NIOAny
+    typealias OutboundIn = NIOAny
+    private let head: NIOLoopBoundBox<ChannelHandlerContext?>
     private let onWritable: @Sendable () -> Void
 
-    init(_ onWritable: @escaping @Sendable () -> Void) {
+    init(head: NIOLoopBoundBox<ChannelHandlerContext?>, onWritable: @escaping @Sendable () -> Void) {
+        self.head = head
         self.onWritable = onWritable
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        head.value = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        head.value = nil
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

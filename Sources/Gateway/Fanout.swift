@@ -18,6 +18,8 @@ struct StreamItem: Sendable {
 
     let partition: Int
     let offset: Int64
+    /// Whether it is the stream's message (`decoded` is not `.unreadable`).
+    private(set) var isReadable = false
     private(set) var decoded: Decoded
     /// The record's proto3-JSON.
     private(set) var payload: [UInt8]
@@ -38,6 +40,7 @@ struct StreamItem: Sendable {
                 let payload = json ? value : try? DirectJSON.encode(event)
             else { return }
             decoded = .event(event)
+            isReadable = true
             self.payload = payload
         case .results:
             guard
@@ -46,6 +49,7 @@ struct StreamItem: Sendable {
                 let payload = json ? value : try? result.jsonUTF8Bytes()
             else { return }
             decoded = .result(result)
+            isReadable = true
             self.payload = payload
         }
     }
@@ -64,6 +68,9 @@ final class Subscriber: Sendable {
     }
 
     let subscription: StreamSubscription
+    /// No filter, chain or finality condition: every readable item of its stream is wanted
+    /// (checked without looking into the item).
+    private let wantsEverything: Bool
     private let queue: OutboundQueue
     private let position: Mutex<Position>
     private let open = Atomic(true)
@@ -71,6 +78,9 @@ final class Subscriber: Sendable {
 
     init(subscription: StreamSubscription, queue: OutboundQueue, from cursor: StreamCursor) {
         self.subscription = subscription
+        wantsEverything =
+            subscription.filter == nil && subscription.chains.isEmpty && subscription.finality == .all
+            && subscription.function == nil
         self.queue = queue
         // Topics number their partitions from 0.
         let count = (cursor.offsets.keys.max() ?? -1) + 1
@@ -120,10 +130,14 @@ final class Subscriber: Sendable {
     /// slow-consumer action. False once its queue closed.
     @discardableResult
     func deliver(_ items: [StreamItem], in round: DeliveryRound? = nil) -> Bool {
-        for (index, item) in items.enumerated() {
+        // By index: an item is read in place, not copied (its storage is shared by every
+        // subscriber, and on several threads).
+        for index in items.indices {
             guard isOpen else { return false }  // unsubscribed: nothing more after `unsubscribed`
-            guard let (message, before) = message(for: item, index: index, in: round) else { continue }
-            guard queue.push(message, subscription: subscription.id, cursorBefore: before, round: round) else {
+            guard let (message, frame, before) = message(for: items, index, in: round) else { continue }
+            guard
+                queue.push(message, frame: frame, subscription: subscription.id, cursorBefore: before, round: round)
+            else {
                 close()
                 return false
             }
@@ -136,7 +150,7 @@ final class Subscriber: Sendable {
     func deliverCatchingUp(_ items: [StreamItem]) async -> Bool {
         for item in items {
             guard isOpen else { return false }
-            guard let (message, before) = message(for: item) else { continue }
+            guard let (message, _, before) = message(for: [item], 0) else { continue }
             guard await queue.pushWhenRoom(message, subscription: subscription.id, cursorBefore: before) else {
                 close()
                 return false
@@ -145,29 +159,34 @@ final class Subscriber: Sendable {
         return true
     }
 
-    /// The message for `item` and the cursor before it; nil when the item is behind this
-    /// subscription or filtered out. Within a `round` (`item` is its item `index`), a subscription
-    /// whose id and position match one already served this item gets the same bytes instead of
-    /// a copy of its own.
-    private func message(for item: StreamItem, index: Int = 0, in round: DeliveryRound? = nil) -> ([UInt8], String)? {
-        position.withLock { position -> ([UInt8], String)? in
-            while position.offsets.count <= item.partition { position.offsets.append(0) }
-            guard item.offset >= position.offsets[item.partition] else { return nil }
-            position.offsets[item.partition] = item.offset + 1
-            guard subscription.wants(item.decoded) else { return nil }
+    /// The message for item `index` of `items`, its frame if it was made for many, and the
+    /// cursor before it; nil when the item is behind this subscription or filtered out. Within a
+    /// `round`, a subscription whose id and position match one already served this item gets the
+    /// same message instead of a copy of its own.
+    private func message(
+        for items: [StreamItem], _ index: Int, in round: DeliveryRound? = nil
+    ) -> ([UInt8], ByteBuffer?, String)? {
+        position.withLock { position -> ([UInt8], ByteBuffer?, String)? in
+            let partition = items[index].partition
+            let offset = items[index].offset
+            while position.offsets.count <= partition { position.offsets.append(0) }
+            guard offset >= position.offsets[partition] else { return nil }
+            position.offsets[partition] = offset + 1
+            guard items[index].isReadable, wantsEverything || subscription.wants(items[index].decoded)
+            else { return nil }
             let before = position.lastCursor
             let shared = round?.messages(ofItem: index)
             if let made = shared?.message(subscription: subscription.id, offsets: position.offsets) {
                 position.lastCursor = made.cursor
-                return (made.bytes, before)
+                return (made.bytes, made.frame, before)
             }
             let after = Self.cursorText(position.offsets)
             let message = StreamMessages.item(
-                subscription.stream, subscription: subscription.id, cursor: after, payload: item.payload)
+                subscription.stream, subscription: subscription.id, cursor: after, payload: items[index].payload)
             position.lastCursor = String(decoding: after, as: UTF8.self)
-            shared?.keep(
+            let frame = shared?.keep(
                 message, cursor: position.lastCursor, subscription: subscription.id, offsets: position.offsets)
-            return (message, before)
+            return (message, frame, before)
         }
     }
 
@@ -192,6 +211,15 @@ final class TopicBroadcaster: Sendable {
     private struct State {
         var positions: [Int: Int64]?
         var subscribers: [ObjectIdentifier: Subscriber] = [:]
+        /// The subscribers as a list, made again after a join or a leave (not once per round).
+        var list: [Subscriber]?
+
+        mutating func snapshot() -> [Subscriber] {
+            if let list { return list }
+            let made = Array(subscribers.values)
+            list = made
+            return made
+        }
     }
 
     let stream: StreamSubscription.Stream
@@ -238,20 +266,25 @@ final class TopicBroadcaster: Sendable {
                     positions[record.partition] = max(positions[record.partition] ?? 0, record.offset + 1)
                 }
                 state.positions = positions
-                return Array(state.subscribers.values)
+                return state.snapshot()
             }
-            // Subscribers at the same position with the same subscription id get one message
-            // per item, shared: built once, queued by reference (memory stays one copy per item);
-            // the connections' drains are scheduled together, one hop per event loop.
-            let round = subscribers.count > 1 ? DeliveryRound(items: items.count) : nil
-            var closed: [Subscriber] = []
-            for subscriber in subscribers where !subscriber.deliver(items, in: round) {
-                closed.append(subscriber)
-            }
-            round?.scheduleDrains()
-            deliveries.increment(by: items.count * subscribers.count)
-            if !closed.isEmpty { closed.forEach(leave) }
+            deliver(items, to: subscribers)
         }
+    }
+
+    /// Queues `items` for `subscribers` and schedules the drains they need.
+    private func deliver(_ items: [StreamItem], to subscribers: [Subscriber]) {
+        // Subscribers at the same position with the same subscription id get one message per
+        // item, shared: built once (with its frame), queued by reference (memory stays one copy
+        // per item); the connections' drains are scheduled together, one hop per event loop.
+        let round = subscribers.count > 1 ? DeliveryRound(items: items.count) : nil
+        var closed: [Subscriber] = []
+        for subscriber in subscribers where !subscriber.deliver(items, in: round) {
+            closed.append(subscriber)
+        }
+        round?.scheduleDrains()
+        deliveries.increment(by: items.count * subscribers.count)
+        if !closed.isEmpty { closed.forEach(leave) }
     }
 
     /// The tail's position once it has started.
@@ -270,6 +303,7 @@ final class TopicBroadcaster: Sendable {
         state.withLock { state in
             guard let positions = state.positions, subscriber.hasReached(positions) else { return false }
             state.subscribers[ObjectIdentifier(subscriber)] = subscriber
+            state.list = nil
             subscribersGauge.record(state.subscribers.count)
             return true
         }
@@ -278,7 +312,7 @@ final class TopicBroadcaster: Sendable {
     func leave(_ subscriber: Subscriber) {
         subscriber.close()
         state.withLock { state in
-            state.subscribers.removeValue(forKey: ObjectIdentifier(subscriber))
+            if state.subscribers.removeValue(forKey: ObjectIdentifier(subscriber)) != nil { state.list = nil }
             subscribersGauge.record(state.subscribers.count)
         }
     }
@@ -383,6 +417,8 @@ final class DeliveryRound {
             let offsets: [Int64]
             let cursor: String
             let bytes: [UInt8]
+            /// The message as a WebSocket frame, for every connection that gets it.
+            let frame: ByteBuffer
         }
         private var bySubscription: [String: Made] = [:]
         /// The last one made or used: most subscribers of a round share one id, so this is
@@ -401,11 +437,15 @@ final class DeliveryRound {
             return made
         }
 
-        /// Keeps a message for the next subscriber with the same id and position.
-        func keep(_ bytes: [UInt8], cursor: String, subscription: String, offsets: [Int64]) {
-            let made = Made(subscription: subscription, offsets: offsets, cursor: cursor, bytes: bytes)
+        /// Keeps a message for the next subscriber with the same id and position; returns its
+        /// frame.
+        func keep(_ bytes: [UInt8], cursor: String, subscription: String, offsets: [Int64]) -> ByteBuffer {
+            let made = Made(
+                subscription: subscription, offsets: offsets, cursor: cursor, bytes: bytes,
+                frame: ChannelDrain.frame(bytes))
             bySubscription[subscription] = made
             last = made
+            return made.frame
         }
 
         private static func matches(_ made: Made, _ subscription: String, _ offsets: [Int64]) -> Bool {

@@ -10,6 +10,8 @@ import Synchronization
 final class OutboundQueue: Sendable {
     struct Message: Sendable {
         let bytes: [UInt8]
+        /// The message as a WebSocket frame, when it was made once for many connections.
+        let frame: ByteBuffer?
         let queuedAt: ContinuousClock.Instant
         /// Whether the slow-consumer limits apply to it (a live message).
         let live: Bool
@@ -21,6 +23,19 @@ final class OutboundQueue: Sendable {
     enum Next: Sendable {
         case messages([[UInt8]])
         /// The client is too slow and the action is `close`.
+        case overflowed
+        case closed
+    }
+
+    /// A message taken to be written: its bytes, and its frame if one was made already.
+    struct Outgoing {
+        let bytes: [UInt8]
+        let frame: ByteBuffer?
+    }
+
+    /// What a drain takes.
+    enum Taken {
+        case messages([Outgoing])
         case overflowed
         case closed
     }
@@ -67,16 +82,19 @@ final class OutboundQueue: Sendable {
         }
 
         /// Takes up to `limit` messages (drop notices first); nil when there is nothing to send.
-        mutating func take(limit: Int) -> Next? {
+        mutating func take(limit: Int) -> Taken? {
             if overflowed { return .overflowed }
-            var batch: [[UInt8]] = dropped.sorted { $0.key < $1.key }.map { subscription, entry in
-                StreamMessages.dropped(subscription: subscription, count: entry.count, cursor: entry.cursor)
+            var batch: [Outgoing] = dropped.sorted { $0.key < $1.key }.map { subscription, entry in
+                Outgoing(
+                    bytes: StreamMessages.dropped(subscription: subscription, count: entry.count, cursor: entry.cursor),
+                    frame: nil)
             }
             dropped = [:]
             let end = min(messages.count, head + max(0, limit - batch.count))
-            for message in messages[head..<end] {
-                batch.append(message.bytes)
-                if message.live { live -= 1 }
+            batch.reserveCapacity(batch.count + end - head)
+            for index in head..<end {
+                batch.append(Outgoing(bytes: messages[index].bytes, frame: messages[index].frame))
+                if messages[index].live { live -= 1 }
             }
             head = end
             // Taken messages are released at once: a client's queue holds only what waits.
@@ -128,9 +146,10 @@ final class OutboundQueue: Sendable {
     /// together, one hop per event loop.
     @discardableResult
     func push(
-        _ bytes: [UInt8], subscription: String, cursorBefore: String, round: DeliveryRound? = nil
+        _ bytes: [UInt8], frame: ByteBuffer? = nil, subscription: String, cursorBefore: String,
+        round: DeliveryRound? = nil
     ) -> Bool {
-        append(bytes, live: true, subscription: subscription, cursorBefore: cursorBefore, round: round)
+        append(bytes, frame: frame, live: true, subscription: subscription, cursorBefore: cursorBefore, round: round)
     }
 
     /// Queues a control message: never counted against the limits, never dropped.
@@ -140,7 +159,8 @@ final class OutboundQueue: Sendable {
     }
 
     private func append(
-        _ bytes: [UInt8], live: Bool, subscription: String, cursorBefore: String, round: DeliveryRound? = nil
+        _ bytes: [UInt8], frame: ByteBuffer? = nil, live: Bool, subscription: String, cursorBefore: String,
+        round: DeliveryRound? = nil
     ) -> Bool {
         let now = round?.now ?? ContinuousClock.now
         var scheduleDrain = false
@@ -175,7 +195,9 @@ final class OutboundQueue: Sendable {
                 }
             }
             state.messages.append(
-                Message(bytes: bytes, queuedAt: now, live: live, subscription: subscription, cursorBefore: cursorBefore)
+                Message(
+                    bytes: bytes, frame: frame, queuedAt: now, live: live, subscription: subscription,
+                    cursorBefore: cursorBefore)
             )
             if live { state.live += 1 }
             let waiter = state.waiter
@@ -236,10 +258,14 @@ final class OutboundQueue: Sendable {
     /// Waits for messages and takes up to `limit` of them (drop notices first).
     func next(limit: Int) async -> Next {
         while true {
-            let taken: Next? = state.withLock { $0.take(limit: limit) }
+            let taken = state.withLock { $0.take(limit: limit) }
             if let taken {
                 wakeRoomWaiters()
-                return taken
+                switch taken {
+                case .messages(let batch): return .messages(batch.map(\.bytes))
+                case .overflowed: return .overflowed
+                case .closed: return .closed
+                }
             }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
@@ -285,9 +311,9 @@ final class OutboundQueue: Sendable {
     /// schedules another drain), when the connection cannot take more (the drain stays scheduled:
     /// the target drains again once it can, and the slow-consumer limits see what waits), or at
     /// the end (overflow or close), which ``ended()`` then returns.
-    func drain(limit: Int, canWrite: () -> Bool, write: ([[UInt8]]) -> Void) {
+    func drain(limit: Int, canWrite: () -> Bool, write: ([Outgoing]) -> Void) {
         while canWrite() {
-            let (taken, endWaiter) = state.withLock { state -> (Next?, CheckedContinuation<Next, Never>?) in
+            let (taken, endWaiter) = state.withLock { state -> (Taken?, CheckedContinuation<Next, Never>?) in
                 let taken = state.take(limit: limit)
                 switch taken {
                 case nil:
@@ -295,8 +321,12 @@ final class OutboundQueue: Sendable {
                     return (nil, nil)
                 case .messages:
                     return (taken, nil)
-                case .overflowed, .closed:
-                    state.end = taken
+                case .overflowed:
+                    state.end = .overflowed
+                    defer { state.endWaiter = nil }
+                    return (taken, state.endWaiter)
+                case .closed:
+                    state.end = .closed
                     defer { state.endWaiter = nil }
                     return (taken, state.endWaiter)
                 }
@@ -307,8 +337,11 @@ final class OutboundQueue: Sendable {
             case .messages(let batch):
                 wakeRoomWaiters()
                 write(batch)
-            case .overflowed, .closed:
-                if let endWaiter, let taken { endWaiter.resume(returning: taken) }
+            case .overflowed:
+                endWaiter?.resume(returning: .overflowed)
+                return
+            case .closed:
+                endWaiter?.resume(returning: .closed)
                 return
             }
         }

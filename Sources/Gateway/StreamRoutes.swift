@@ -80,7 +80,7 @@ struct StreamRoutes: Sendable {
         let queue = OutboundQueue(
             capacity: configuration.maxQueuedMessages, maxAge: configuration.maxQueuedAge,
             action: configuration.slowConsumerAction, drainTarget: drain)
-        try await channel.pipeline.addHandler(WritableAgain { drain.run(queue) })
+        try await drain.install(draining: queue)
         let session = StreamSession(
             log: log, fanout: fanout, principal: principal, queue: queue, configuration: configuration)
         defer { session.stop() }

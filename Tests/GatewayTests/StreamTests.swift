@@ -172,6 +172,36 @@ import WSClient
         client.close()
     }
 
+    /// Messages of every frame-length class (RFC 6455: 7-bit, 16-bit and 64-bit lengths) reach
+    /// a real client whole, both as the live tail's frames (encoded once for both clients) and
+    /// as a replay's own, one per frame and batched.
+    @Test func framesOfEveryLengthArriveWhole() async throws {
+        let gateway = try await GatewayHarness.start()
+        defer { Task { await gateway.stop() } }
+        let key = try await gateway.createKey(["events:read"])
+        let huge = "0x" + String(repeating: "ab", count: 40_000)  // one message over 65,535 bytes
+        var live: [StreamClient] = []
+        for query in ["", "?frames=batched"] {
+            let client = try await StreamClient.connect(port: gateway.port, key: key, query: query)
+            try client.send(["op": "subscribe", "id": "s", "stream": "events", "from": "latest"])
+            _ = await client.waitFor { $0.contains { $0["type"] as? String == "subscribed" } }
+            live.append(client)
+        }
+        try await gateway.appendEvents([GatewayHarness.event(1)])
+        for client in live { _ = await client.waitFor { Self.events(in: $0).count >= 1 } }
+        try await gateway.appendEvents([GatewayHarness.event(2, address: huge), GatewayHarness.event(3)])
+        let replay = try await StreamClient.connect(port: gateway.port, key: key)
+        try replay.send(["op": "subscribe", "id": "s", "stream": "events", "from": "earliest"])
+        for client in live + [replay] {
+            let events = Self.events(in: await client.waitFor { Self.events(in: $0).count >= 3 })
+            #expect(Self.blockNumbers(events).sorted() == [1, 2, 3])
+            let second = events.compactMap { $0["event"] as? [String: Any] }.first { $0["blockNumber"] as? String == "2" }
+            let whole = second?["address"] as? String == huge
+            #expect(whole, "block 2's 80 KB address arrived whole")
+            client.close()
+        }
+    }
+
     /// A client replaying history is paced to its reading speed: no slow-consumer action applies.
     @Test func aReplayIsPacedNotClosed() async throws {
         let gateway = try await GatewayHarness.start {
