@@ -23,6 +23,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-logs-results", type=int, default=0, metavar="N", help="reject eth_getLogs results over N logs with -32005 and a suggested range (default off)")
     p.add_argument("--prebuild-blocks", type=int, default=0, metavar="N", help="build N blocks of traffic before READY (12 s apart, ending now)")
     p.add_argument("--prebuild-txs-per-block", type=int, default=4, metavar="K", help="traffic transactions per prebuilt block (default 4: about 8 logs)")
+    p.add_argument("--staged-blocks", type=int, default=0, metavar="N", help="build N more blocks of traffic before READY and publish one per --block-time (a paced chain faster than live execution)")
     p.add_argument("--seed", type=int, default=20261124, help="traffic generator seed")
     p.add_argument("--ready-file", help="also write the READY JSON to this file")
     p.add_argument("--verbose", action="store_true", help="log to stderr")
@@ -32,6 +33,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--port must be 0..65535")
     if args.traffic and not args.deploy:
         p.error("--traffic needs the contracts (drop --no-deploy)")
+    if args.staged_blocks and args.block_time <= 0:
+        p.error("--staged-blocks needs --block-time (one staged block is published per block time)")
     return args
 
 

@@ -141,6 +141,8 @@ class DevnetServer:
         self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="evm")
         self.lock: Optional[asyncio.Lock] = None
         self.pending: list = []
+        # Blocks built before READY and published one per block time (--staged-blocks).
+        self.staged: list[BlockRecord] = []
         self.failures: list[Failure] = []
         self.failure_ids = itertools.count(1)
         self.conns: set[Conn] = set()
@@ -204,9 +206,9 @@ class DevnetServer:
         self.lock = asyncio.Lock()
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
-        synthetic = args.prebuild_blocks > 0
+        synthetic = args.prebuild_blocks > 0 or args.staged_blocks > 0
         spacing = 12
-        extra = args.prebuild_blocks + (1 if args.deploy else 0)
+        extra = args.prebuild_blocks + args.staged_blocks + (1 if args.deploy else 0)
         genesis_ts = int(time.time()) - spacing * (extra + 1) if synthetic else None
 
         def init():
@@ -229,12 +231,22 @@ class DevnetServer:
             per_block = args.prebuild_txs_per_block if args.deploy else 0
             for _ in range(args.prebuild_blocks):
                 await self._build([], per_block, ts_step)
+        if args.staged_blocks:
+            per_block = args.prebuild_txs_per_block if args.deploy else 0
+            parent = self.index.head
+            for _ in range(args.staged_blocks):
+                parent = await self._build([], per_block, ts_step, parent=parent)
+                self.staged.append(parent)
         t2 = time.monotonic()
         self.startup = {"chainInitSeconds": round(t1 - t0, 3), "prebuildSeconds": round(t2 - t1, 3)}
 
-    async def _build(self, txs: list, traffic_count: int, ts_step: Optional[int] = None) -> BlockRecord:
-        """Builds one block on the head and commits it. Caller holds the lock (or is setup)."""
-        parent = self.index.head
+    async def _build(
+        self, txs: list, traffic_count: int, ts_step: Optional[int] = None, parent: Optional[BlockRecord] = None
+    ) -> BlockRecord:
+        """Builds one block on the head and commits it. Caller holds the lock (or is setup).
+        With `parent`, builds on that block and keeps it unpublished (staged blocks)."""
+        publish = parent is None
+        parent = parent or self.index.head
         traffic_count = traffic_count if self.contracts_info else 0
 
         def work():
@@ -247,13 +259,16 @@ class DevnetServer:
         rec, dropped = await self.run_evm(work)
         if dropped:
             log.warning("dropped %d transactions with stale nonces", len(dropped))
-        self.index.extend(rec)
-        self.notify([], [rec])
+        if publish:
+            self.index.extend(rec)
+            self.notify([], [rec])
         return rec
 
     async def mine(self, blocks: int, traffic_per_block: int = 0) -> list[BlockRecord]:
         out = []
         async with self.lock:
+            if self.staged:
+                raise RpcError(-32000, f"{len(self.staged)} staged blocks are still to be published; mine after them")
             for _ in range(blocks):
                 txs, self.pending = self.pending, []
                 out.append(await self._build(txs, traffic_per_block))
@@ -273,6 +288,12 @@ class DevnetServer:
                 pass
             if self.stopping.is_set():
                 break
+            if self.staged:
+                async with self.lock:
+                    rec = self.staged.pop(0)
+                    self.index.extend(rec)
+                    self.notify([], [rec])
+                continue
             want = carry + self.traffic_rate * interval
             n = int(want)
             carry = want - n
@@ -502,6 +523,7 @@ class DevnetServer:
             "finalityLag": self.finality_lag,
             "blockTime": self.block_time,
             "traffic": self.traffic_rate,
+            "staged": len(self.staged),
             **self.startup,
         }
 

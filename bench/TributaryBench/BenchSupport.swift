@@ -29,6 +29,9 @@ struct BenchOptions: Sendable {
     var batched = false
     /// Pipeline: the paced latency run instead of the throughput run.
     var paced = false
+    /// Paced pipeline: blocks built before the run and published every this many milliseconds
+    /// (the devnet's `--staged-blocks`), instead of live traffic mined once a second; 0 = live.
+    var stagedBlockMilliseconds = 0
     /// Pipeline: the embedded log with `synchronous=NORMAL` instead of FULL.
     var normalDurability = false
     var seconds = 10
@@ -51,6 +54,7 @@ struct BenchOptions: Sendable {
             case "--bursts": bursts = true
             case "--batched": batched = true
             case "--paced": paced = true
+            case "--staged-block-ms": stagedBlockMilliseconds = iterator.next().flatMap(Int.init) ?? 250
             case "--durability-normal": normalDurability = true
             case "--seconds": seconds = iterator.next().flatMap(Int.init) ?? seconds
             default: print("ignoring unknown option \(argument)")

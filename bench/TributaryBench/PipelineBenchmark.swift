@@ -126,10 +126,28 @@ enum PipelineBenchmark {
     /// over WebSocket). This leaves out the adapter's own fetch after newHeads and the WebSocket
     /// hop to a client (measured by gateway-fanout).
     static func runPaced(_ options: BenchOptions) async throws {
-        print(
-            "## pipeline latency (embedded): devnet mining every 1 s with \(options.rate) transactions/s of traffic, \(options.seconds) s"
-        )
-        let devnet = try DevnetProcess(arguments: ["--block-time", "1", "--traffic", "\(options.rate)"])
+        let devnet: DevnetProcess
+        if options.stagedBlockMilliseconds > 0 {
+            // Blocks built before the run and published at the pace: rates the devnet cannot
+            // execute live next to Tributary on two cores.
+            let blockTime = Double(options.stagedBlockMilliseconds) / 1_000
+            let perBlock = max(1, Int((Double(options.rate) * blockTime).rounded()))
+            let blocks = Int((Double(options.seconds) / blockTime).rounded(.up)) + 4
+            print(
+                "## pipeline latency (embedded): \(blocks) staged blocks of \(perBlock) transactions published every \(options.stagedBlockMilliseconds) ms (\(options.rate) transactions/s), \(options.seconds) s"
+            )
+            devnet = try DevnetProcess(
+                arguments: [
+                    "--block-time", "\(blockTime)", "--staged-blocks", "\(blocks)", "--prebuild-txs-per-block",
+                    "\(perBlock)",
+                ],
+                timeout: .seconds(3_600))
+        } else {
+            print(
+                "## pipeline latency (embedded): devnet mining every 1 s with \(options.rate) transactions/s of traffic, \(options.seconds) s"
+            )
+            devnet = try DevnetProcess(arguments: ["--block-time", "1", "--traffic", "\(options.rate)"])
+        }
         defer { devnet.stop() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-pipeline-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -27,6 +27,21 @@ def test_block_time_and_traffic(devnet_factory):
     assert d.head() == h  # on demand only
 
 
+def test_staged_blocks_are_published_one_per_block_time(devnet_factory):
+    d = devnet_factory("--staged-blocks", "4", "--prebuild-txs-per-block", "6", "--block-time", "0.2")
+    start = d.info["head"]
+    assert start == 1 and d.info["staged"] == 4  # at READY: the contracts only, the rest waits
+    deadline = time.monotonic() + 10
+    while d.head() < start + 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    staged = [d.rpc("eth_getBlockByNumber", hex(n), False) for n in range(start + 1, start + 5)]
+    assert all(len(b["transactions"]) == 6 for b in staged)
+    assert [int(b["number"], 16) for b in staged] == list(range(start + 1, start + 5))
+    assert len(d.rpc("eth_getLogs", {"fromBlock": hex(start + 1), "toBlock": hex(start + 4)})) >= 6 * 4
+    for parent, child in zip(staged, staged[1:]):
+        assert child["parentHash"] == parent["hash"]
+
+
 def test_traffic_with_on_demand_blocks(devnet_factory):
     d = devnet_factory("--traffic", "10")  # block time 0: one block per second carrying its traffic
     start = d.head()
