@@ -31,12 +31,16 @@ struct StreamRequestContext: RequestContext, WebSocketRequestContext {
 /// channel's head: a message made once for many connections carries its frame (server frames
 /// are not masked, so every client gets the same bytes), and the pipeline's frame encoder is
 /// skipped. Control frames (pings, close) still go through Hummingbird's writer and the
-/// encoder; both write whole frames on the same loop, in the order they are written.
+/// encoder; both write whole frames on the same loop, and once a close frame has gone out
+/// (ours, or Hummingbird's answer to the client's or to a missed ping) no data frame follows
+/// (``CloseFrameWatcher``).
 final class ChannelDrain: DrainTarget {
     private let channel: any Channel
     private let batched: Bool
     /// The writer's context while it is in the pipeline.
     private let head: NIOLoopBoundBox<ChannelHandlerContext?>
+    /// Set when a close frame was written: nothing may follow it.
+    private let closing: NIOLoopBoundBox<Bool>
     /// Messages taken per round: a batched frame's worth, and a bound on one drain's share of
     /// the loop.
     private static let batch = 256
@@ -45,21 +49,31 @@ final class ChannelDrain: DrainTarget {
         self.channel = channel
         self.batched = batched
         head = .makeEmptyBox(valueType: ChannelHandlerContext.self, eventLoop: channel.eventLoop)
+        closing = .makeBoxSendingValue(false, as: Bool.self, eventLoop: channel.eventLoop)
     }
 
     var eventLoop: any EventLoop { channel.eventLoop }
 
-    /// Puts the frame writer into the channel's pipeline; its writability changes run `queue`'s
-    /// drain.
+    /// Puts the frame writer into the channel's pipeline (its writability changes run `queue`'s
+    /// drain) and the close-frame watcher above the frame encoder.
     func install(draining queue: OutboundQueue) async throws {
-        try await channel.pipeline.addHandler(
-            StreamFrameWriter(head: head) { [self] in run(queue) }, position: .first)
+        try await channel.eventLoop.submit { try self.installOnLoop(draining: queue) }.get()
+    }
+
+    /// ``install(draining:)`` on the channel's event loop.
+    func installOnLoop(draining queue: OutboundQueue) throws {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(StreamFrameWriter(head: head) { [self] in run(queue) }, position: .first)
+        // Above the frame encoder, where Hummingbird's frames still are frames.
+        let encoder = try pipeline.handler(type: WebSocketFrameEncoder.self)
+        try pipeline.addHandler(CloseFrameWatcher(closing: closing), position: .after(encoder))
     }
 
     /// Writes what `queue` holds while the channel takes it; on the channel's event loop.
     func run(_ queue: OutboundQueue) {
         channel.eventLoop.assertInEventLoop()
-        guard let context = head.value else { return }  // not installed yet, or the channel closed
+        // Not installed yet, the channel closed, or a close frame went out.
+        guard let context = head.value, !closing.value else { return }
         var wrote = false
         queue.drain(limit: Self.batch, canWrite: { channel.isActive && channel.isWritable }) { messages in
             wrote = true
@@ -76,10 +90,11 @@ final class ChannelDrain: DrainTarget {
         if wrote { context.flush() }
     }
 
-    /// The most a batched frame carries: under malloc's mmap threshold (128 KiB), so a frame's
-    /// buffer is reused heap memory rather than fresh pages the kernel must zero, and small
+    /// The most a batched frame carries: with its header, 64 KiB at most (NIO rounds a buffer's
+    /// capacity up to a power of two), so its buffer stays under malloc's mmap threshold (128
+    /// KiB) and is reused heap memory rather than fresh pages the kernel must zero; and small
     /// enough for any client to read without special buffers.
-    static let batchedFrameLimit = 64 << 10
+    static let batchedFrameLimit = (64 << 10) - 10
 
     /// `message` as one final, unmasked text frame.
     static func frame(_ message: [UInt8]) -> ByteBuffer {
@@ -133,6 +148,22 @@ final class ChannelDrain: DrainTarget {
             frame.writeInteger(UInt8(127))
             frame.writeInteger(UInt64(length))
         }
+    }
+}
+
+/// Just above the WebSocket frame encoder: notes when a close frame goes out, so the drain writes
+/// no data frame after it.
+final class CloseFrameWatcher: ChannelOutboundHandler, Sendable {
+    typealias OutboundIn = WebSocketFrame
+    private let closing: NIOLoopBoundBox<Bool>
+
+    init(closing: NIOLoopBoundBox<Bool>) {
+        self.closing = closing
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if unwrapOutboundIn(data).opcode == .connectionClose { closing.value = true }
+        context.write(data, promise: promise)
     }
 }
 

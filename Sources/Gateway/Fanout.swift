@@ -184,9 +184,9 @@ final class Subscriber: Sendable {
             let message = StreamMessages.item(
                 subscription.stream, subscription: subscription.id, cursor: after, payload: items[index].payload)
             position.lastCursor = String(decoding: after, as: UTF8.self)
-            let frame = shared?.keep(
+            shared?.keep(
                 message, cursor: position.lastCursor, subscription: subscription.id, offsets: position.offsets)
-            return (message, frame, before)
+            return (message, nil, before)
         }
     }
 
@@ -412,13 +412,21 @@ final class Fanout: Sendable {
 /// the one task that runs the round, one subscriber after another (not Sendable).
 final class DeliveryRound {
     final class ItemMessages {
-        struct Made {
+        final class Made {
             let subscription: String
             let offsets: [Int64]
             let cursor: String
             let bytes: [UInt8]
-            /// The message as a WebSocket frame, for every connection that gets it.
-            let frame: ByteBuffer
+            /// The message as a WebSocket frame, made when a second subscriber takes the message
+            /// (a message nobody shares is framed by its own drain, or never, for SSE).
+            private(set) lazy var frame: ByteBuffer = ChannelDrain.frame(bytes)
+
+            init(subscription: String, offsets: [Int64], cursor: String, bytes: [UInt8]) {
+                self.subscription = subscription
+                self.offsets = offsets
+                self.cursor = cursor
+                self.bytes = bytes
+            }
         }
         private var bySubscription: [String: Made] = [:]
         /// The last one made or used: most subscribers of a round share one id, so this is
@@ -437,15 +445,11 @@ final class DeliveryRound {
             return made
         }
 
-        /// Keeps a message for the next subscriber with the same id and position; returns its
-        /// frame.
-        func keep(_ bytes: [UInt8], cursor: String, subscription: String, offsets: [Int64]) -> ByteBuffer {
-            let made = Made(
-                subscription: subscription, offsets: offsets, cursor: cursor, bytes: bytes,
-                frame: ChannelDrain.frame(bytes))
+        /// Keeps a message for the next subscriber with the same id and position.
+        func keep(_ bytes: [UInt8], cursor: String, subscription: String, offsets: [Int64]) {
+            let made = Made(subscription: subscription, offsets: offsets, cursor: cursor, bytes: bytes)
             bySubscription[subscription] = made
             last = made
-            return made.frame
         }
 
         private static func matches(_ made: Made, _ subscription: String, _ offsets: [Int64]) -> Bool {

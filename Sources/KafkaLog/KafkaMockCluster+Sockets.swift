@@ -37,7 +37,8 @@ extension KafkaMockCluster {
     /// Binds (without listening) to each port of a broker that was just taken down, so no other
     /// socket can take the port while it is down: connections to it are still refused, and the
     /// 2.0.2 mock aborts the process when it cannot listen on its old port again at
-    /// ``setBrokerUp(_:)``. Returns the descriptors to release just before bringing it up.
+    /// ``setBrokerUp(_:)``. Returns the descriptors to release once it listens again (with
+    /// `SO_REUSEADDR` on both sides, a socket that is only bound does not stop it from listening).
     static func reservePorts(_ ports: [UInt16]) -> [Int32] {
         #if canImport(Glibc)
             return ports.compactMap { port -> Int32? in

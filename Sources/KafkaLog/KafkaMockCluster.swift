@@ -108,10 +108,15 @@ package final class KafkaMockCluster: Sendable {
     }
 
     /// Brings broker `id` back online; `-1` brings all of them.
+    ///
+    /// The reservation is released only after the broker listens again: the mock binds with
+    /// `SO_REUSEADDR`, which a bound socket that does not listen allows, and a port released
+    /// first could be taken in between — by a client reconnecting to that very port, whose
+    /// ephemeral local port can be it — and the mock aborts the process when it cannot listen.
     package func setBrokerUp(_ id: Int) async throws {
+        try await run("bringing mock broker \(id) up") { rd_kafka_mock_broker_set_up($0, Int32(id)) }
         let reserved = reservations.withLock { $0.removeValue(forKey: id) ?? [] }
         Self.releasePorts(reserved)
-        try await run("bringing mock broker \(id) up") { rd_kafka_mock_broker_set_up($0, Int32(id)) }
     }
 
     /// The listening ports of broker `id` (1-based, in bootstrap order), or of all for `-1`.
