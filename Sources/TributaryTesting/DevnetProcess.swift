@@ -20,7 +20,8 @@ public final class DevnetProcess: @unchecked Sendable {
     public static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Starts `devnet/.venv/bin/python -m devnet --port 0 <arguments>` and waits for its READY line.
+    /// Starts `devnet/.venv/bin/python -m devnet --port 0 --exit-with-parent <arguments>` and waits
+    /// for its READY line. The devnet stops with this process even when it is killed or crashes.
     ///
     /// - Throws: ``DevnetError`` when the virtual environment is missing (run `scripts/setup`),
     ///   the process exits early, or READY does not come within `timeout`.
@@ -32,7 +33,7 @@ public final class DevnetProcess: @unchecked Sendable {
         }
         let process = Process()
         process.executableURL = python
-        process.arguments = ["-m", "devnet", "--port", "0"] + arguments
+        process.arguments = ["-m", "devnet", "--port", "0", "--exit-with-parent"] + arguments
         process.currentDirectoryURL = Self.repositoryRoot
         let output = Pipe()
         process.standardOutput = output
