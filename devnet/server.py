@@ -227,16 +227,13 @@ class DevnetServer:
                 raise RuntimeError(f"contract deployment failed: {bad}")
             self.contracts_info = self.contracts.describe(rec.number)
         t1 = time.monotonic()
-        if args.prebuild_blocks:
-            per_block = args.prebuild_txs_per_block if args.deploy else 0
-            for _ in range(args.prebuild_blocks):
-                await self._build([], per_block, ts_step)
-        if args.staged_blocks:
-            per_block = args.prebuild_txs_per_block if args.deploy else 0
-            parent = self.index.head
-            for _ in range(args.staged_blocks):
-                parent = await self._build([], per_block, ts_step, parent=parent)
-                self.staged.append(parent)
+        per_block = args.prebuild_txs_per_block if args.deploy else 0
+        for _ in range(args.prebuild_blocks):
+            await self._build([], per_block, ts_step)
+        parent = self.index.head
+        for _ in range(args.staged_blocks):
+            parent = await self._build([], per_block, ts_step, parent=parent)
+            self.staged.append(parent)
         t2 = time.monotonic()
         self.startup = {"chainInitSeconds": round(t1 - t0, 3), "prebuildSeconds": round(t2 - t1, 3)}
 

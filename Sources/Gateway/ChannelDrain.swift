@@ -98,11 +98,7 @@ final class ChannelDrain: DrainTarget {
 
     /// `message` as one final, unmasked text frame.
     static func frame(_ message: [UInt8]) -> ByteBuffer {
-        var frame = ByteBuffer()
-        frame.reserveCapacity(message.count + 10)
-        writeHeader(length: message.count, to: &frame)
-        frame.writeBytes(message)
-        return frame
+        frame(joining: CollectionOfOne(message), length: message.count)
     }
 
     /// Messages joined into final, unmasked text frames of at most `limit` payload bytes (a
@@ -121,22 +117,15 @@ final class ChannelDrain: DrainTarget {
             length += (index > start ? 1 : 0) + message.count
         }
         if start < messages.count { groups.append((start..<messages.count, length)) }
-        return groups.map { range, length in
-            // Sized once: the batch is copied into its frame exactly once, without regrowing.
-            var frame = ByteBuffer()
-            frame.reserveCapacity(length + 10)
-            writeHeader(length: length, to: &frame)
-            for index in range {
-                if index > range.lowerBound { frame.writeInteger(UInt8(ascii: "\n")) }
-                frame.writeBytes(messages[index])
-            }
-            return frame
-        }
+        return groups.map { range, length in frame(joining: messages[range], length: length) }
     }
 
-    /// A final text frame's header for a payload of `length` bytes, as a server sends it
-    /// (RFC 6455 section 5.2: no mask).
-    private static func writeHeader(length: Int, to frame: inout ByteBuffer) {
+    /// One final, unmasked text frame (RFC 6455 section 5.2, as a server sends it) of `messages`
+    /// separated by newlines; `length` is that payload's size. Sized once: the messages are
+    /// copied into it exactly once, without regrowing.
+    private static func frame(joining messages: some Collection<[UInt8]>, length: Int) -> ByteBuffer {
+        var frame = ByteBuffer()
+        frame.reserveCapacity(length + 10)
         frame.writeInteger(UInt8(0x81))  // FIN, text
         switch length {
         case ..<126:
@@ -148,6 +137,11 @@ final class ChannelDrain: DrainTarget {
             frame.writeInteger(UInt8(127))
             frame.writeInteger(UInt64(length))
         }
+        for (index, message) in messages.enumerated() {
+            if index > 0 { frame.writeInteger(UInt8(ascii: "\n")) }
+            frame.writeBytes(message)
+        }
+        return frame
     }
 }
 

@@ -18,7 +18,8 @@ struct StreamItem: Sendable {
 
     let partition: Int
     let offset: Int64
-    /// Whether it is the stream's message (`decoded` is not `.unreadable`).
+    /// Whether it is the stream's message (`decoded` is not `.unreadable`); stored, so it is
+    /// checked per subscriber without touching the decoded message.
     private(set) var isReadable = false
     private(set) var decoded: Decoded
     /// The record's proto3-JSON.
@@ -68,8 +69,7 @@ final class Subscriber: Sendable {
     }
 
     let subscription: StreamSubscription
-    /// No filter, chain or finality condition: every readable item of its stream is wanted
-    /// (checked without looking into the item).
+    /// ``StreamSubscription/wantsEveryRecord``, worked out once.
     private let wantsEverything: Bool
     private let queue: OutboundQueue
     private let position: Mutex<Position>
@@ -78,9 +78,7 @@ final class Subscriber: Sendable {
 
     init(subscription: StreamSubscription, queue: OutboundQueue, from cursor: StreamCursor) {
         self.subscription = subscription
-        wantsEverything =
-            subscription.filter == nil && subscription.chains.isEmpty && subscription.finality == .all
-            && subscription.function == nil
+        wantsEverything = subscription.wantsEveryRecord
         self.queue = queue
         // Topics number their partitions from 0.
         let count = (cursor.offsets.keys.max() ?? -1) + 1
@@ -148,9 +146,9 @@ final class Subscriber: Sendable {
     /// The same while catching up on its own reader: waits for room in the queue instead, since
     /// reading history faster than the client takes it is no reason to drop or close.
     func deliverCatchingUp(_ items: [StreamItem]) async -> Bool {
-        for item in items {
+        for index in items.indices {
             guard isOpen else { return false }
-            guard let (message, _, before) = message(for: [item], 0) else { continue }
+            guard let (message, _, before) = message(for: items, index) else { continue }
             guard await queue.pushWhenRoom(message, subscription: subscription.id, cursorBefore: before) else {
                 close()
                 return false

@@ -33,11 +33,11 @@ final class OutboundQueue: Sendable {
         let frame: ByteBuffer?
     }
 
-    /// What a drain takes.
+    /// What a drain takes: messages, or the queue's end.
     enum Taken {
         case messages([Outgoing])
-        case overflowed
-        case closed
+        /// `.overflowed` or `.closed`.
+        case ended(Next)
     }
 
     private struct State {
@@ -83,7 +83,7 @@ final class OutboundQueue: Sendable {
 
         /// Takes up to `limit` messages (drop notices first); nil when there is nothing to send.
         mutating func take(limit: Int) -> Taken? {
-            if overflowed { return .overflowed }
+            if overflowed { return .ended(.overflowed) }
             var batch: [Outgoing] = dropped.sorted { $0.key < $1.key }.map { subscription, entry in
                 Outgoing(
                     bytes: StreamMessages.dropped(subscription: subscription, count: entry.count, cursor: entry.cursor),
@@ -106,7 +106,7 @@ final class OutboundQueue: Sendable {
                 head = 0
             }
             if !batch.isEmpty { return .messages(batch) }
-            if closed { return .closed }
+            if closed { return .ended(.closed) }
             return nil
         }
 
@@ -263,8 +263,7 @@ final class OutboundQueue: Sendable {
                 wakeRoomWaiters()
                 switch taken {
                 case .messages(let batch): return .messages(batch.map(\.bytes))
-                case .overflowed: return .overflowed
-                case .closed: return .closed
+                case .ended(let end): return end
                 }
             }
             await withTaskCancellationHandler {
@@ -321,12 +320,8 @@ final class OutboundQueue: Sendable {
                     return (nil, nil)
                 case .messages:
                     return (taken, nil)
-                case .overflowed:
-                    state.end = .overflowed
-                    defer { state.endWaiter = nil }
-                    return (taken, state.endWaiter)
-                case .closed:
-                    state.end = .closed
+                case .ended(let end):
+                    state.end = end
                     defer { state.endWaiter = nil }
                     return (taken, state.endWaiter)
                 }
@@ -337,11 +332,8 @@ final class OutboundQueue: Sendable {
             case .messages(let batch):
                 wakeRoomWaiters()
                 write(batch)
-            case .overflowed:
-                endWaiter?.resume(returning: .overflowed)
-                return
-            case .closed:
-                endWaiter?.resume(returning: .closed)
+            case .ended(let end):
+                endWaiter?.resume(returning: end)
                 return
             }
         }

@@ -161,6 +161,12 @@ struct StreamSubscription: Sendable {
         }
     }
 
+    /// No filter, chain, finality or function condition: ``wants(_:)`` holds for every readable
+    /// record of its stream, so a delivery need not look into the record.
+    var wantsEveryRecord: Bool {
+        filter == nil && chains.isEmpty && finality == .all && function == nil
+    }
+
     func accepts(_ event: Tributary_V1_CanonicalEvent) -> Bool {
         if !chains.isEmpty, !chains.contains(event.chainID) { return false }
         switch finality {
