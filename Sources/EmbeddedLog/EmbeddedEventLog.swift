@@ -25,6 +25,7 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
     private let roundRobin = Mutex(0)
     private let coordinator = InProcessGroupCoordinator()
     private let writer: EmbeddedLogWriter
+    private let checkpointer: EmbeddedLogCheckpointer
     package let changes = ChangeSignal()
     package var idleRecheckInterval: Duration? { configuration.crossProcessPollInterval }
 
@@ -49,6 +50,8 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         let synchronous = configuration.durability == .full ? "FULL" : "NORMAL"
         databaseConfiguration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            // Checkpoints run on their own thread (EmbeddedLogCheckpointer), not inside commits.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         let path = directory.appendingPathComponent("log.sqlite").path
         do {
@@ -70,11 +73,19 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
             )
         }
         let maintenance = EmbeddedLogMaintenance(configuration: configuration)
+        do {
+            checkpointer = try EmbeddedLogCheckpointer(
+                path: path, idleGap: configuration.checkpointIdleGap,
+                maximumDelay: configuration.checkpointMaximumDelay, logger: logger)
+        } catch {
+            throw EventLogError(.io, "cannot open the log in '\(configuration.directory)': \(error)")
+        }
         writer = EmbeddedLogWriter(
-            database: database, configuration: configuration, changes: changes, logger: logger,
-            maintenance: { try maintenance.run(in: $0, now: $1) })
+            database: database, configuration: configuration, changes: changes, checkpointer: checkpointer,
+            logger: logger, maintenance: { try maintenance.run(in: $0, now: $1) })
         try topics.withLock { $0 = try database.read(Self.loadTopics) }
         writer.start()
+        checkpointer.start()
     }
 
     /// Opens the log off the cooperative thread pool: opening and migrating SQLite blocks, for
@@ -183,8 +194,15 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         try await writer.runMaintenance(asOf: Int64(date.timeIntervalSince1970 * 1000))
     }
 
+    /// Copies what it can of the write-ahead log into the database now (a PASSIVE checkpoint, as
+    /// the checkpointer runs); returns the frames the WAL holds, copied or not.
+    package func checkpoint() throws -> Int {
+        try checkpointer.checkpointNow()
+    }
+
     public func shutdown() async throws {
         await writer.stop()
+        await checkpointer.stop()
         changes.notify()
     }
 
@@ -211,7 +229,18 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
     }
 
     package func fetch(_ partition: TopicPartition, from offset: Int64, limit: Int) async throws -> [LogRecord] {
-        let topicID = try await storedTopicID(partition.topic)
+        try await fetch([(partition, offset)], limit: limit)
+    }
+
+    /// Reads every partition in one read transaction: one hop to a reader connection per poll, not
+    /// one per partition.
+    package func fetch(
+        _ positions: [(partition: TopicPartition, offset: Int64)], limit: Int
+    ) async throws -> [LogRecord] {
+        var ids: [Int64] = []
+        ids.reserveCapacity(positions.count)
+        for (partition, _) in positions { ids.append(try await storedTopicID(partition.topic)) }
+        let topicIDs = ids
         return try await database.read { db in
             let statement = try db.cachedStatement(
                 sql: """
@@ -220,14 +249,17 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
                     """)
             var records: [LogRecord] = []
             records.reserveCapacity(min(limit, 1024))
-            let rows = try Row.fetchCursor(statement, arguments: [topicID, partition.partition, offset, limit])
-            while let row = try rows.next() {
-                records.append(
-                    LogRecord(
-                        topic: partition.topic, partition: partition.partition, offset: row[0], key: Self.bytes(row[2]),
-                        value: Self.bytes(row[3]),
-                        headers: try EmbeddedLogSchema.decodeHeaders(Self.bytes(row[4])), timestampMilliseconds: row[1])
-                )
+            for ((partition, offset), topicID) in zip(positions, topicIDs) where records.count < limit {
+                let rows = try Row.fetchCursor(
+                    statement, arguments: [topicID, partition.partition, offset, limit - records.count])
+                while let row = try rows.next() {
+                    records.append(
+                        LogRecord(
+                            topic: partition.topic, partition: partition.partition, offset: row[0],
+                            key: Self.bytes(row[2]), value: Self.bytes(row[3]),
+                            headers: try EmbeddedLogSchema.decodeHeaders(Self.bytes(row[4])),
+                            timestampMilliseconds: row[1]))
+                }
             }
             return records
         }

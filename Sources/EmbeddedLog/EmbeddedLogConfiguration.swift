@@ -21,12 +21,18 @@ public struct EmbeddedLogConfiguration: Sendable, Hashable {
     public var tombstoneRetention: Duration
     /// How often an idle reader checks for records appended by another process. Default: 50 ms.
     public var crossProcessPollInterval: Duration
+    /// How long the writer must have been idle before the write-ahead log is copied into the
+    /// database file, on a thread of its own so that no append waits for it. Default: 20 ms.
+    public var checkpointIdleGap: Duration
+    /// The longest the copy waits for such a pause under sustained appends. Default: 1 s.
+    public var checkpointMaximumDelay: Duration
 
     /// Creates a configuration.
     public init(
         directory: String = "./.tributary", durability: Durability = .full, maximumBatchRecords: Int = 20_000,
         maintenanceInterval: Duration = .seconds(30), tombstoneRetention: Duration = .seconds(86_400),
-        crossProcessPollInterval: Duration = .milliseconds(50)
+        crossProcessPollInterval: Duration = .milliseconds(50), checkpointIdleGap: Duration = .milliseconds(20),
+        checkpointMaximumDelay: Duration = .seconds(1)
     ) {
         self.directory = directory
         self.durability = durability
@@ -34,5 +40,7 @@ public struct EmbeddedLogConfiguration: Sendable, Hashable {
         self.maintenanceInterval = maintenanceInterval
         self.tombstoneRetention = tombstoneRetention
         self.crossProcessPollInterval = crossProcessPollInterval
+        self.checkpointIdleGap = checkpointIdleGap
+        self.checkpointMaximumDelay = checkpointMaximumDelay
     }
 }

@@ -34,6 +34,7 @@ final class EmbeddedLogWriter: Sendable {
     private let database: DatabasePool
     private let configuration: EmbeddedLogConfiguration
     private let changes: ChangeSignal
+    private let checkpointer: EmbeddedLogCheckpointer
     private let maintenance: @Sendable (Database, _ nowMilliseconds: Int64) throws -> Void
     private let logger: Logger
     private let state = Mutex(State())
@@ -41,12 +42,14 @@ final class EmbeddedLogWriter: Sendable {
 
     init(
         database: DatabasePool, configuration: EmbeddedLogConfiguration, changes: ChangeSignal,
-        logger: Logger, maintenance: @escaping @Sendable (Database, _ nowMilliseconds: Int64) throws -> Void
+        checkpointer: EmbeddedLogCheckpointer, logger: Logger,
+        maintenance: @escaping @Sendable (Database, _ nowMilliseconds: Int64) throws -> Void
     ) {
         self.logger = logger
         self.database = database
         self.configuration = configuration
         self.changes = changes
+        self.checkpointer = checkpointer
         self.maintenance = maintenance
     }
 
@@ -187,7 +190,8 @@ final class EmbeddedLogWriter: Sendable {
                 }
                 return positions
             }
-            changes.notify()
+            checkpointer.noteAppend()
+            changes.notify(topics: Set(chunk.lazy.flatMap(\.placements).map(\.record.topic)))
             for (append, positions) in zip(chunk, positions) { append.continuation.resume(returning: positions) }
         } catch {
             let failure = EventLogError(.io, "appending to the embedded log failed: \(error)")

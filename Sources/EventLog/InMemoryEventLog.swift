@@ -74,7 +74,7 @@ public final class InMemoryEventLog: EventLog, PartitionStore {
                 return RecordPosition(topic: record.topic, partition: partition, offset: offset)
             }
         }
-        changes.notify()
+        changes.notify(topics: Set(records.map(\.topic)))
         return positions
     }
 

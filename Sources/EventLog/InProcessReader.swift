@@ -27,13 +27,14 @@ package final class InProcessReader: LogReader {
     package func poll(maxRecords: Int, timeout: Duration) async throws -> [LogRecord] {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
-            let version = store.changes.version
+            let topics = state.withLock { Set($0.positions.keys.map(\.topic)) }
+            let stamp = store.changes.stamp(for: topics)
             let records = try await fetchOnce(maxRecords: max(1, maxRecords))
             if !records.isEmpty { return records }
             let remaining = ContinuousClock.now.duration(to: deadline)
             if remaining <= .zero || Task.isCancelled { return [] }
             let wait = store.idleRecheckInterval.map { min($0, remaining) } ?? remaining
-            await store.changes.wait(whileVersionIs: version, timeout: wait)
+            await store.changes.wait(for: topics, whileStampIs: stamp, timeout: wait)
         }
     }
 
@@ -43,15 +44,22 @@ package final class InProcessReader: LogReader {
             return (state.positions.sorted(by: { $0.key < $1.key }), state.nextPartitionIndex)
         }
         guard !partitions.isEmpty else { return [] }
-        var result: [LogRecord] = []
-        var advanced: [TopicPartition: Int64] = [:]
         // Rotate the starting partition so one busy partition cannot starve the others.
-        for step in 0..<partitions.count where result.count < maxRecords {
+        let order = (0..<partitions.count).map { step in
             let (partition, offset) = partitions[(startIndex + step) % partitions.count]
-            // `fetch` returns what is at or after `offset`, so records retention removed are skipped.
-            let records = try await store.fetch(partition, from: offset, limit: maxRecords - result.count)
-            if let last = records.last { advanced[partition] = last.offset + 1 }
-            result += records
+            return (partition: partition, offset: offset)
+        }
+        // `fetch` returns what is at or after each offset, so records retention removed are skipped.
+        let result = try await store.fetch(order, limit: maxRecords)
+        var advanced: [TopicPartition: Int64] = [:]
+        for (index, record) in result.enumerated() {
+            let next = result.index(after: index)
+            // Each partition's records are contiguous: its last one sets its position.
+            if next == result.endIndex || result[next].partition != record.partition
+                || result[next].topic != record.topic
+            {
+                advanced[record.topicPartition] = record.offset + 1
+            }
         }
         state.withLock { state in
             for (partition, offset) in advanced where state.positions[partition] != nil {

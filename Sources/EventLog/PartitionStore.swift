@@ -13,6 +13,9 @@ package protocol PartitionStore: Sendable {
     /// Up to `limit` records of `partition` at or after `offset`, in offset order; records
     /// retention or compaction removed are skipped, not an error.
     func fetch(_ partition: TopicPartition, from offset: Int64, limit: Int) async throws -> [LogRecord]
+    /// Up to `limit` records in all, taken from each partition in the given order at or after its
+    /// offset, as ``fetch(_:from:limit:)`` would. Default: one fetch per partition.
+    func fetch(_ positions: [(partition: TopicPartition, offset: Int64)], limit: Int) async throws -> [LogRecord]
     /// A group's committed offsets.
     func committedOffsets(group: String) async throws -> [TopicPartition: Int64]
     /// Stores a group's committed offsets durably.
@@ -21,6 +24,16 @@ package protocol PartitionStore: Sendable {
 
 extension PartitionStore {
     package var idleRecheckInterval: Duration? { nil }
+
+    package func fetch(
+        _ positions: [(partition: TopicPartition, offset: Int64)], limit: Int
+    ) async throws -> [LogRecord] {
+        var result: [LogRecord] = []
+        for (partition, offset) in positions where result.count < limit {
+            result += try await fetch(partition, from: offset, limit: limit - result.count)
+        }
+        return result
+    }
 
     /// Resolves a position to an offset in `partition`.
     package func resolve(_ position: LogPosition, in partition: TopicPartition) async throws -> Int64 {

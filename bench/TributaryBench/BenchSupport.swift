@@ -34,6 +34,8 @@ struct BenchOptions: Sendable {
     var stagedBlockMilliseconds = 0
     /// Pipeline: the embedded log with `synchronous=NORMAL` instead of FULL.
     var normalDurability = false
+    /// How the pipeline's roles encode records (`--encoding json|protobuf`, default json as `tributary dev`).
+    var encoding = "json"
     var seconds = 10
 
     init(arguments: [String]) {
@@ -56,6 +58,7 @@ struct BenchOptions: Sendable {
             case "--paced": paced = true
             case "--staged-block-ms": stagedBlockMilliseconds = iterator.next().flatMap(Int.init) ?? 250
             case "--durability-normal": normalDurability = true
+            case "--encoding": encoding = iterator.next() ?? encoding
             case "--seconds": seconds = iterator.next().flatMap(Int.init) ?? seconds
             default: print("ignoring unknown option \(argument)")
             }

@@ -37,7 +37,8 @@ enum PipelineBenchmark {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-pipeline-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (log, services) = try await roles(
-            following: devnet, in: directory, webSocket: false, durability: options.normalDurability ? .normal : .full)
+            following: devnet, in: directory, webSocket: false, durability: options.normalDurability ? .normal : .full,
+            encoding: options.encoding == "protobuf" ? .protobuf : .json)
         let progress = try await AdapterProgress(log: log)
         let started = ContinuousClock.now
         let tasks = services.map { service in Task { try await service() } }
@@ -83,7 +84,7 @@ enum PipelineBenchmark {
     /// the four pipeline roles over it following `devnet` from block 0.
     private static func roles(
         following devnet: DevnetProcess, in directory: URL, webSocket: Bool,
-        durability: EmbeddedLogConfiguration.Durability
+        durability: EmbeddedLogConfiguration.Durability, encoding: RecordEncoding
     ) async throws -> (EmbeddedEventLog, [@Sendable () async throws -> Void]) {
         let module = try Data(
             contentsOf: DevnetProcess.repositoryRoot.appendingPathComponent("examples/build-out/large-transfer.wasm"))
@@ -103,8 +104,8 @@ enum PipelineBenchmark {
         trigger.event = "erc20.Transfer"
         trigger.finality.instant = true
         _ = try await log.append(
-            try RegistryRecords.appends(for: function, encoding: .json)
-                + [try RegistryRecords.append(for: trigger, encoding: .json)])
+            try RegistryRecords.appends(for: function, encoding: encoding)
+                + [try RegistryRecords.append(for: trigger, encoding: encoding)])
 
         let abis = try ABIRegistryBuilder.configured([])
         let chain = ChainAdapterConfiguration(
@@ -112,10 +113,10 @@ enum PipelineBenchmark {
             webSocketURL: webSocket ? devnet.webSocketURL : nil, start: .number(0),
             confirmations: 4, pollInterval: .milliseconds(500))
         let services: [@Sendable () async throws -> Void] = [
-            { try await ChainAdapterService(configuration: chain, log: log, encoding: .json).run() },
-            { try await ProcessorService(log: log, abis: abis, configuration: .init(encoding: .json)).run() },
-            { try await RouterService(log: log, abis: abis, configuration: .init(encoding: .json)).run() },
-            { try await FunctionHostService(log: log, configuration: .init(encoding: .json)).run() },
+            { try await ChainAdapterService(configuration: chain, log: log, encoding: encoding).run() },
+            { try await ProcessorService(log: log, abis: abis, configuration: .init(encoding: encoding)).run() },
+            { try await RouterService(log: log, abis: abis, configuration: .init(encoding: encoding)).run() },
+            { try await FunctionHostService(log: log, configuration: .init(encoding: encoding)).run() },
         ]
         return (log, services)
     }
@@ -152,7 +153,8 @@ enum PipelineBenchmark {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-pipeline-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (log, services) = try await roles(
-            following: devnet, in: directory, webSocket: true, durability: options.normalDurability ? .normal : .full)
+            following: devnet, in: directory, webSocket: true, durability: options.normalDurability ? .normal : .full,
+            encoding: options.encoding == "protobuf" ? .protobuf : .json)
         let tasks = services.map { service in Task { try await service() } }
         try await Task.sleep(for: .seconds(options.seconds))
         devnet.stop()

@@ -1,0 +1,62 @@
+import EmbeddedLog
+import EventLog
+import Foundation
+import Testing
+import TributaryTesting
+
+/// Checkpoints run on their own thread, not inside appends, and the write-ahead log stays bounded:
+/// it starts over after a pause, and is truncated under appends that never pause.
+@Suite struct EmbeddedCheckpointTests {
+    static func size(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    /// Appends `count` batches of 1,000 records of 1,000 bytes, pausing `pause` after each.
+    static func appendMegabytes(_ count: Int, to log: EmbeddedEventLog, pause: Duration = .zero) async throws {
+        let value = [UInt8](repeating: 0x61, count: 1_000)
+        for _ in 0..<count {
+            _ = try await log.append((0..<1_000).map { _ in OutgoingRecord(topic: "bulk", key: nil, value: value) })
+            if pause > .zero { try await Task.sleep(for: pause) }
+        }
+    }
+
+    @Test func theCheckpointerCopiesTheLogAndTheWALStaysBounded() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let log = try EmbeddedEventLog(
+            configuration: EmbeddedLogConfiguration(
+                directory: directory.path, checkpointIdleGap: .milliseconds(5),
+                checkpointMaximumDelay: .milliseconds(50)))
+        try await log.createTopic(TopicConfiguration(name: "bulk", partitions: 1))
+        let database = directory.path + "/log.sqlite"
+        let before = Self.size(database)
+
+        // Appends never checkpoint (the automatic checkpoint is off): the checkpointer moves the
+        // records into the database file.
+        try await Self.appendMegabytes(4, to: log)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while Self.size(database) < before + 3_500_000, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(Self.size(database) >= before + 3_500_000, "the records were not checkpointed into the database")
+        let afterFour = try log.checkpoint()
+        let perAppend = afterFour / 4
+
+        // With a pause after each append (a chain's blocks), the WAL starts over every time. Without
+        // that it would hold 10 appends' frames, still under the truncation threshold.
+        try await Self.appendMegabytes(6, to: log, pause: .milliseconds(100))
+        let afterPauses = try log.checkpoint()
+        #expect(afterPauses < afterFour, "the WAL did not start over: \(afterPauses) frames after \(afterFour)")
+
+        // Appends that never pause: past the threshold the checkpointer truncates the WAL.
+        try await Self.appendMegabytes(24, to: log)
+        let sustained = try log.checkpoint()
+        #expect(sustained < 21 * perAppend, "\(sustained) frames for 24 appends of \(perAppend) frames")
+
+        let reader = try await log.makeReader(topic: "bulk", from: .earliest)
+        let all = try await EventLogConformance.readRecords(reader, count: 34_000)
+        await reader.close()
+        #expect(all.count == 34_000)
+        try await log.shutdown()
+    }
+}
