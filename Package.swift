@@ -182,6 +182,9 @@ let package = Package(
                 "TributaryTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // The paced pipeline benchmark's clients: the devnet's newHeads and the gateway's results.
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "bench/TributaryBench",
             swiftSettings: strictSwift

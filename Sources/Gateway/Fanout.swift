@@ -257,7 +257,6 @@ final class TopicBroadcaster: Sendable {
                 throw error
             }
             guard !records.isEmpty else { continue }
-            let items = records.map { StreamItem($0, stream: stream) }
             let subscribers = state.withLock { state in
                 var positions = state.positions ?? [:]
                 for record in records {
@@ -266,7 +265,9 @@ final class TopicBroadcaster: Sendable {
                 state.positions = positions
                 return state.snapshot()
             }
-            deliver(items, to: subscribers)
+            // Nobody to decode for (no one watches events in most deployments): the position moved.
+            guard !subscribers.isEmpty else { continue }
+            deliver(records.map { StreamItem($0, stream: stream) }, to: subscribers)
         }
     }
 

@@ -5,6 +5,7 @@ import EventLog
 import Foundation
 import FunctionHost
 import Gateway
+import Logging
 import Processor
 import TributaryModel
 import TributaryTesting
@@ -155,10 +156,31 @@ enum PipelineBenchmark {
         let (log, services) = try await roles(
             following: devnet, in: directory, webSocket: true, durability: options.normalDurability ? .normal : .full,
             encoding: options.encoding == "protobuf" ? .protobuf : .json)
+        // A gateway on the same log and two WebSocket clients: one hears of each block as the
+        // adapter does (newHeads), one receives every result, as a browser would.
+        let key = APIKeySecret.generate()
+        var gatewayLogger = Logger(label: "bench-gateway")
+        gatewayLogger.logLevel = .error
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let gateway = GatewayService(
+            log: log, configuration: GatewayConfiguration(port: 0, adminKey: key), logger: gatewayLogger,
+            onListening: { port in portContinuation.yield(port) })
+        let gatewayTask = Task { try await gateway.run() }
+        var portIterator = ports.makeAsyncIterator()
+        guard let port = await portIterator.next() else { throw DevnetError(reason: "the gateway did not start") }
+        let watch = PipelineWebSocketWatch()
+        watch.start(devnetURL: devnet.webSocketURL, gatewayPort: port, key: key)
         let tasks = services.map { service in Task { try await service() } }
+        let watchDeadline = ContinuousClock.now + .seconds(30)
+        while !watch.ready, ContinuousClock.now < watchDeadline { try await Task.sleep(for: .milliseconds(10)) }
+        // Blocks announced in the first second after that are the roles' warm-up.
+        let measuredFrom = PipelineWebSocketWatch.now() + 1_000
         try await Task.sleep(for: .seconds(options.seconds))
         devnet.stop()
         try await Task.sleep(for: .seconds(3))  // drain what the last blocks started
+        watch.stop()
+        gatewayTask.cancel()
+        _ = try? await gatewayTask.value
         tasks.forEach { $0.cancel() }
         for task in tasks { _ = try? await task.value }
 
@@ -213,6 +235,16 @@ enum PipelineBenchmark {
         }
         print(
             "\(events) events (\(String(format: "%.0f", Double(events) / Double(options.seconds))) events/s), \(latencies.count) results; raw-events append → result append: p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms, max \(latencies.last ?? 0) ms"
+        )
+        let heads = watch.heads
+        let delivered = watch.results.compactMap { event, received -> Int64? in
+            let parts = event.split(separator: ":")
+            guard parts.count == 4, let announced = heads[String(parts[2]).lowercased()], announced >= measuredFrom
+            else { return nil }
+            return received - announced
+        }
+        print(
+            "newHeads at a client → result on a WebSocket client (blocks after warm-up, \(delivered.count) results): p50 \(percentile(delivered, 0.5)) ms, p99 \(percentile(delivered, 0.99)) ms, max \(delivered.max() ?? 0) ms"
         )
     }
 
