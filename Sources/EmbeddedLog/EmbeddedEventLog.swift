@@ -76,7 +76,7 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         do {
             checkpointer = try EmbeddedLogCheckpointer(
                 path: path, idleGap: configuration.checkpointIdleGap,
-                maximumDelay: configuration.checkpointMaximumDelay, logger: logger)
+                inlineAfterBytes: configuration.checkpointInlineBytes, logger: logger)
         } catch {
             throw EventLogError(.io, "cannot open the log in '\(configuration.directory)': \(error)")
         }

@@ -11,39 +11,42 @@ import Synchronization
 /// every few hundred appends one waited for the whole copy and its fsync, and with it every stage
 /// behind it. The log's connections therefore have the automatic checkpoint off, and this thread
 /// runs a PASSIVE checkpoint on a connection of its own once the writer has been idle for
-/// `idleGap` (or, under sustained load, after `maximumDelay`). A PASSIVE checkpoint takes no lock
-/// the writer or the readers wait for; once it has copied everything, SQLite writes the WAL from
-/// its start again at the next append that finds no reader in it, so the file stays bounded.
-/// Under appends that never pause, new frames keep arriving behind each checkpoint and the WAL
-/// cannot start over; past ``blockingThresholdPages`` the checkpointer therefore takes the write
-/// lock once (a TRUNCATE checkpoint: appends wait for it) and the file starts again from zero.
+/// `idleGap`: between a chain's blocks. A PASSIVE checkpoint takes no lock the writer or the
+/// readers wait for; once it has copied everything, SQLite writes the WAL from its start again at
+/// the next append, so the file stays bounded.
+///
+/// Appends that never pause leave no gap, and a checkpoint beside them never catches up with the
+/// frames they add, so the WAL could not start over. After `inlineAfterBytes` of records without
+/// a checkpoint, the writer therefore runs one itself right after a commit (``inlineCheckpointDue()``),
+/// as SQLite's automatic checkpoint would, and its next append starts the WAL over.
 final class EmbeddedLogCheckpointer: Sendable {
     private struct State {
         var lastAppend = ContinuousClock.now
         var appendedSinceCheckpoint = false
+        /// Record bytes appended since the WAL last started over, as far as the checkpoints tell.
+        var bytesSinceCheckpoint = 0
         var started = false
         var stopRequested = false
     }
-    /// WAL pages (4 KiB each by default) past which a checkpoint may make appends wait: 64 MiB.
-    static let blockingThresholdPages = 16_384
+
+    /// SQLite's own automatic checkpoint size, in pages.
+    static let smallWALPages = 1_000
 
     private let database: DatabaseQueue
     private let idleGap: Duration
-    private let maximumDelay: Duration
+    private let inlineAfterBytes: Int
     private let logger: Logger
     private let state = Mutex(State())
     private let wakeup = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
 
     /// Opens the checkpointer's own connection to the log at `path`.
-    init(path: String, idleGap: Duration, maximumDelay: Duration, logger: Logger) throws {
+    init(path: String, idleGap: Duration, inlineAfterBytes: Int, logger: Logger) throws {
         var configuration = Configuration()
         configuration.label = "tributary.embedded-log.checkpointer"
-        // Only the TRUNCATE checkpoint waits for locks, for the writer's commit in progress.
-        configuration.busyMode = .timeout(10)
         self.database = try DatabaseQueue(path: path, configuration: configuration)
         self.idleGap = max(idleGap, .milliseconds(1))
-        self.maximumDelay = max(maximumDelay, self.idleGap)
+        self.inlineAfterBytes = max(inlineAfterBytes, 1)
         self.logger = logger
     }
 
@@ -60,11 +63,23 @@ final class EmbeddedLogCheckpointer: Sendable {
         try database.writeWithoutTransaction { try $0.checkpoint(.passive).walFrameCount }
     }
 
-    /// Called by the writer after each commit.
-    func noteAppend() {
+    /// Called by the writer after each commit of `bytes` of records.
+    func noteAppend(bytes: Int) {
         state.withLock { state in
             state.lastAppend = .now
             state.appendedSinceCheckpoint = true
+            state.bytesSinceCheckpoint += bytes
+        }
+    }
+
+    /// Whether the writer should checkpoint now, on its own connection, because appends have not
+    /// paused for long enough; if so, counts it as begun.
+    func inlineCheckpointDue() -> Bool {
+        state.withLock { state in
+            guard state.bytesSinceCheckpoint >= inlineAfterBytes else { return false }
+            state.bytesSinceCheckpoint = 0
+            state.appendedSinceCheckpoint = false
+            return true
         }
     }
 
@@ -85,27 +100,23 @@ final class EmbeddedLogCheckpointer: Sendable {
     }
 
     private func run() {
-        var lastCheckpoint = ContinuousClock.now
         let tick = Int(max(idleGap / 2, .milliseconds(1)).wholeMilliseconds)
         while true {
             _ = wakeup.wait(timeout: DispatchTime.now() + .milliseconds(tick))
             let now = ContinuousClock.now
             let due = state.withLock { state -> Bool? in
                 guard !state.stopRequested else { return nil }
-                guard state.appendedSinceCheckpoint,
-                    now - state.lastAppend >= idleGap || now - lastCheckpoint >= maximumDelay
-                else { return false }
+                guard state.appendedSinceCheckpoint, now - state.lastAppend >= idleGap else { return false }
                 state.appendedSinceCheckpoint = false
                 return true
             }
             guard let due else { break }
             guard due else { continue }
-            lastCheckpoint = now
             do {
-                try database.writeWithoutTransaction { db in
-                    let (walPages, _) = try db.checkpoint(.passive)
-                    if walPages > Self.blockingThresholdPages { try db.checkpoint(.truncate) }
-                }
+                let walPages = try database.writeWithoutTransaction { try $0.checkpoint(.passive).walFrameCount }
+                // A small WAL means it has been starting over; a large one, that appends kept
+                // arriving behind the checkpoints, so the count toward the writer's own goes on.
+                if walPages <= Self.smallWALPages { state.withLock { $0.bytesSinceCheckpoint = 0 } }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
                 // Another process's checkpointer is at work on the same log; it does the copying.
             } catch {

@@ -24,15 +24,16 @@ public struct EmbeddedLogConfiguration: Sendable, Hashable {
     /// How long the writer must have been idle before the write-ahead log is copied into the
     /// database file, on a thread of its own so that no append waits for it. Default: 20 ms.
     public var checkpointIdleGap: Duration
-    /// The longest the copy waits for such a pause under sustained appends. Default: 1 s.
-    public var checkpointMaximumDelay: Duration
+    /// Under appends that do not pause, the writer copies the WAL itself (as SQLite would) after
+    /// this many bytes of records without a copy. Default: 16 MiB.
+    public var checkpointInlineBytes: Int
 
     /// Creates a configuration.
     public init(
         directory: String = "./.tributary", durability: Durability = .full, maximumBatchRecords: Int = 20_000,
         maintenanceInterval: Duration = .seconds(30), tombstoneRetention: Duration = .seconds(86_400),
         crossProcessPollInterval: Duration = .milliseconds(50), checkpointIdleGap: Duration = .milliseconds(20),
-        checkpointMaximumDelay: Duration = .seconds(1)
+        checkpointInlineBytes: Int = 16 << 20
     ) {
         self.directory = directory
         self.durability = durability
@@ -41,6 +42,6 @@ public struct EmbeddedLogConfiguration: Sendable, Hashable {
         self.tombstoneRetention = tombstoneRetention
         self.crossProcessPollInterval = crossProcessPollInterval
         self.checkpointIdleGap = checkpointIdleGap
-        self.checkpointMaximumDelay = checkpointMaximumDelay
+        self.checkpointInlineBytes = checkpointInlineBytes
     }
 }

@@ -190,9 +190,22 @@ final class EmbeddedLogWriter: Sendable {
                 }
                 return positions
             }
-            checkpointer.noteAppend()
             changes.notify(topics: Set(chunk.lazy.flatMap(\.placements).map(\.record.topic)))
             for (append, positions) in zip(chunk, positions) { append.continuation.resume(returning: positions) }
+            let bytes = chunk.lazy.flatMap(\.placements).reduce(0) {
+                $0 + ($1.record.key?.count ?? 0) + ($1.record.value?.count ?? 0)
+            }
+            checkpointer.noteAppend(bytes: bytes)
+            if checkpointer.inlineCheckpointDue() {
+                // Appends have not paused: copy the WAL before the next commit so it can start over.
+                do {
+                    _ = try database.writeWithoutTransaction { try $0.checkpoint(.passive) }
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                    // The checkpointer thread (or another process's) is copying it already.
+                } catch {
+                    logger.warning("embedded log checkpoint failed", metadata: ["reason": "\(error)"])
+                }
+            }
         } catch {
             let failure = EventLogError(.io, "appending to the embedded log failed: \(error)")
             for append in chunk { append.continuation.resume(throwing: failure) }
