@@ -276,6 +276,7 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
                     arguments: [group, partition.topic, partition.partition, offset])
             }
         }
+        checkpointer.noteWrite()
     }
 
     // MARK: helpers

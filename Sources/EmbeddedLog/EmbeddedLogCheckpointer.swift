@@ -21,16 +21,16 @@ import Synchronization
 /// as SQLite's automatic checkpoint would, and its next append starts the WAL over.
 final class EmbeddedLogCheckpointer: Sendable {
     private struct State {
-        var lastAppend = ContinuousClock.now
-        var appendedSinceCheckpoint = false
-        /// Record bytes appended since the WAL last started over, as far as the checkpoints tell.
+        /// When the writer last finished writing.
+        var lastWrite = ContinuousClock.now
+        var wroteSinceCheckpoint = false
+        /// The writer is committing: not idle, however long ago its last commit ended.
+        var writerBusy = false
+        /// Record bytes appended since the WAL was last copied in full.
         var bytesSinceCheckpoint = 0
         var started = false
         var stopRequested = false
     }
-
-    /// SQLite's own automatic checkpoint size, in pages.
-    static let smallWALPages = 1_000
 
     private let database: DatabaseQueue
     private let idleGap: Duration
@@ -63,22 +63,36 @@ final class EmbeddedLogCheckpointer: Sendable {
         try database.writeWithoutTransaction { try $0.checkpoint(.passive).walFrameCount }
     }
 
-    /// Called by the writer after each commit of `bytes` of records.
-    func noteAppend(bytes: Int) {
+    /// Called by the writer before it commits a batch of appends.
+    func writerBegins() {
+        state.withLock { $0.writerBusy = true }
+    }
+
+    /// Called by the writer after each commit (or failed commit) of appends.
+    func writerEnds(appendedBytes: Int) {
         state.withLock { state in
-            state.lastAppend = .now
-            state.appendedSinceCheckpoint = true
-            state.bytesSinceCheckpoint += bytes
+            state.writerBusy = false
+            state.bytesSinceCheckpoint += appendedBytes
         }
+        noteWrite()
+    }
+
+    /// Called after any write to the log: appends, offset commits, maintenance.
+    func noteWrite() {
+        state.withLock { state in
+            state.lastWrite = .now
+            state.wroteSinceCheckpoint = true
+        }
+        wakeup.signal()
     }
 
     /// Whether the writer should checkpoint now, on its own connection, because appends have not
-    /// paused for long enough; if so, counts it as begun.
+    /// paused for long enough; if so, counts it as done.
     func inlineCheckpointDue() -> Bool {
         state.withLock { state in
             guard state.bytesSinceCheckpoint >= inlineAfterBytes else { return false }
             state.bytesSinceCheckpoint = 0
-            state.appendedSinceCheckpoint = false
+            state.wroteSinceCheckpoint = false
             return true
         }
     }
@@ -99,31 +113,52 @@ final class EmbeddedLogCheckpointer: Sendable {
         }
     }
 
+    private enum Next {
+        case stop
+        /// Nothing written since the last checkpoint: sleep until the writer says otherwise.
+        case sleep
+        case wait(Duration)
+        case checkpoint
+    }
+
     private func run() {
-        let tick = Int(max(idleGap / 2, .milliseconds(1)).wholeMilliseconds)
+        var next = Next.sleep
         while true {
-            _ = wakeup.wait(timeout: DispatchTime.now() + .milliseconds(tick))
-            let now = ContinuousClock.now
-            let due = state.withLock { state -> Bool? in
-                guard !state.stopRequested else { return nil }
-                guard state.appendedSinceCheckpoint, now - state.lastAppend >= idleGap else { return false }
-                state.appendedSinceCheckpoint = false
-                return true
+            switch next {
+            case .stop:
+                stopped.signal()
+                return
+            case .sleep:
+                wakeup.wait()
+            case .wait(let duration):
+                let milliseconds = max(1, Int(duration.wholeMilliseconds))
+                _ = wakeup.wait(timeout: DispatchTime.now() + .milliseconds(milliseconds))
+            case .checkpoint:
+                checkpoint()
             }
-            guard let due else { break }
-            guard due else { continue }
-            do {
-                let walPages = try database.writeWithoutTransaction { try $0.checkpoint(.passive).walFrameCount }
-                // A small WAL means it has been starting over; a large one, that appends kept
-                // arriving behind the checkpoints, so the count toward the writer's own goes on.
-                if walPages <= Self.smallWALPages { state.withLock { $0.bytesSinceCheckpoint = 0 } }
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-                // Another process's checkpointer is at work on the same log; it does the copying.
-            } catch {
-                logger.warning("embedded log checkpoint failed; retrying", metadata: ["reason": "\(error)"])
-                state.withLock { $0.appendedSinceCheckpoint = true }
+            let now = ContinuousClock.now
+            next = state.withLock { state -> Next in
+                if state.stopRequested { return .stop }
+                guard state.wroteSinceCheckpoint else { return .sleep }
+                if state.writerBusy { return .wait(idleGap) }
+                let idle = now - state.lastWrite
+                guard idle >= idleGap else { return .wait(idleGap - idle) }
+                state.wroteSinceCheckpoint = false
+                return .checkpoint
             }
         }
-        stopped.signal()
+    }
+
+    private func checkpoint() {
+        do {
+            let (walPages, copied) = try database.writeWithoutTransaction { try $0.checkpoint(.passive) }
+            // Copied in full: the next append starts the WAL over, so the writer need not copy it.
+            if copied == walPages { state.withLock { $0.bytesSinceCheckpoint = 0 } }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            // Another process's checkpointer is at work on the same log; it does the copying.
+        } catch {
+            logger.warning("embedded log checkpoint failed; retrying", metadata: ["reason": "\(error)"])
+            state.withLock { $0.wroteSinceCheckpoint = true }
+        }
     }
 }

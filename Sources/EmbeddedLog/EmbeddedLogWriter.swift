@@ -124,11 +124,13 @@ final class EmbeddedLogWriter: Sendable {
                 }
                 return (state.pending, state.maintenanceRequests, state.stopRequested)
             }
+            if !pending.isEmpty { checkpointer.writerBegins() }
             commitInChunks(pending)
             if ContinuousClock.now - lastMaintenance >= interval {
                 lastMaintenance = ContinuousClock.now
                 do {
                     try database.write { try maintenance($0, Self.nowMilliseconds()) }
+                    checkpointer.noteWrite()
                 } catch {
                     logger.error("embedded log maintenance failed: \(error)")
                 }
@@ -136,6 +138,7 @@ final class EmbeddedLogWriter: Sendable {
             for request in maintenanceRequests {
                 let now = request.asOf ?? Self.nowMilliseconds()
                 request.continuation.resume(with: Result { try database.write { try maintenance($0, now) } })
+                checkpointer.noteWrite()
             }
             if stopping {
                 finish()
@@ -195,7 +198,7 @@ final class EmbeddedLogWriter: Sendable {
             let bytes = chunk.lazy.flatMap(\.placements).reduce(0) {
                 $0 + ($1.record.key?.count ?? 0) + ($1.record.value?.count ?? 0)
             }
-            checkpointer.noteAppend(bytes: bytes)
+            checkpointer.writerEnds(appendedBytes: bytes)
             if checkpointer.inlineCheckpointDue() {
                 // Appends have not paused: copy the WAL before the next commit so it can start over.
                 do {
@@ -207,6 +210,7 @@ final class EmbeddedLogWriter: Sendable {
                 }
             }
         } catch {
+            checkpointer.writerEnds(appendedBytes: 0)
             let failure = EventLogError(.io, "appending to the embedded log failed: \(error)")
             for append in chunk { append.continuation.resume(throwing: failure) }
         }

@@ -33,6 +33,9 @@ package final class ChangeSignal: Sendable {
     /// The current version; read it before looking for data, then wait on it.
     package var version: UInt64 { state.withLock { $0.version } }
 
+    /// How many tasks are waiting now.
+    package var waiterCount: Int { state.withLock { $0.waiters.count } }
+
     /// The current stamp of `topics`: it moves when one of them changes or on ``notify()``.
     package func stamp(for topics: Set<String>) -> UInt64 { state.withLock { $0.stamp(for: topics) } }
 

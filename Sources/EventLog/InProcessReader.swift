@@ -27,9 +27,15 @@ package final class InProcessReader: LogReader {
     package func poll(maxRecords: Int, timeout: Duration) async throws -> [LogRecord] {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
-            let topics = state.withLock { Set($0.positions.keys.map(\.topic)) }
+            // One snapshot for what to wait on and what to read, so a reposition in between
+            // cannot leave the wait on other topics than the read.
+            let (partitions, startIndex) = try state.withLock { state in
+                guard !state.closed else { throw EventLogError(.closed, "the reader is closed") }
+                return (state.positions.sorted(by: { $0.key < $1.key }), state.nextPartitionIndex)
+            }
+            let topics = Set(partitions.map(\.key.topic))
             let stamp = store.changes.stamp(for: topics)
-            let records = try await fetchOnce(maxRecords: max(1, maxRecords))
+            let records = try await fetchOnce(partitions, startIndex: startIndex, maxRecords: max(1, maxRecords))
             if !records.isEmpty { return records }
             let remaining = ContinuousClock.now.duration(to: deadline)
             if remaining <= .zero || Task.isCancelled { return [] }
@@ -38,11 +44,9 @@ package final class InProcessReader: LogReader {
         }
     }
 
-    private func fetchOnce(maxRecords: Int) async throws -> [LogRecord] {
-        let (partitions, startIndex) = try state.withLock { state in
-            guard !state.closed else { throw EventLogError(.closed, "the reader is closed") }
-            return (state.positions.sorted(by: { $0.key < $1.key }), state.nextPartitionIndex)
-        }
+    private func fetchOnce(
+        _ partitions: [(key: TopicPartition, value: Int64)], startIndex: Int, maxRecords: Int
+    ) async throws -> [LogRecord] {
         guard !partitions.isEmpty else { return [] }
         // Rotate the starting partition so one busy partition cannot starve the others.
         let order = (0..<partitions.count).map { step in

@@ -41,8 +41,8 @@ import TributaryTesting
         let afterFour = try log.checkpoint()
         let perAppend = afterFour / 4
 
-        // With a pause after each append (a chain's blocks), the WAL starts over every time. Without
-        // that it would hold 10 appends' frames, still under the truncation threshold.
+        // With a pause after each append (a chain's blocks), the WAL starts over every time; without
+        // that it would hold all 10 appends' frames.
         try await Self.appendMegabytes(6, to: log, pause: .milliseconds(100))
         let afterPauses = try log.checkpoint()
         #expect(afterPauses < afterFour, "the WAL did not start over: \(afterPauses) frames after \(afterFour)")
