@@ -321,8 +321,9 @@ struct ChainFollower {
         logger.info(
             "following the head",
             metadata: ["next": "\(next)", "newHeads": "\(configuration.webSocketURL == nil ? "off" : "on")"])
-        for await _ in watcher.wakeUps() {
+        for await announced in watcher.wakeUps() {
             do {
+                if let announced, try await appendAnnounced(announced) { continue }
                 try await followHead()
             } catch let error as ChainAdapterError where !error.isFatal {
                 tailErrors.increment()
@@ -331,6 +332,28 @@ struct ChainFollower {
             }
         }
         try Task.checkCancellation()
+    }
+
+    /// The quick path for a `newHeads` notification of the block right above the tip: its header
+    /// and logs in one request, instead of asking for the head first and then for the logs.
+    /// `false` when the block is anything else, or the HTTP endpoint does not have it yet, or
+    /// its logs do not match its bloom: ``followHead()`` then does the usual work.
+    private mutating func appendAnnounced(_ hash: String) async throws -> Bool {
+        guard window.tip != nil else { return false }
+        let fetched: (header: RPCBlockHeader, logs: [RPCLog])?
+        do {
+            fetched = try await client.blockWithLogs(hash: hash)
+        } catch let error as ChainAdapterError where !error.isFatal {
+            return false
+        }
+        guard let (header, logs) = fetched,
+            window.connection(number: header.number, hash: header.hash, parentHash: header.parentHash) == .extendsTip,
+            try Backfiller.complete(logs, header: header)
+        else { return false }
+        headGauge.record(header.number)
+        try await append(header, logs: logs)
+        try await produceTransitions(head: header.number, finalized: try await finalizedNumber())
+        return true
     }
 
     /// Brings the produced chain up to the current head.
@@ -426,17 +449,17 @@ struct ChainFollower {
         }
     }
 
-    /// Processes the block on top of the tip: its logs (checked against its bloom), one record
-    /// when it has any.
-    private mutating func append(_ header: RPCBlockHeader) async throws {
+    /// Processes the block on top of the tip: its logs (checked against its bloom, unless
+    /// `checkedLogs` are given), one record when it has any.
+    private mutating func append(_ header: RPCBlockHeader, logs checkedLogs: [RPCLog]? = nil) async throws {
         if let tip = window.tip, header.number != tip.number + 1 || header.parentHash != tip.hash {
             throw ChainAdapterError(
                 .malformedResponse,
                 "block \(header.number) (parent \(header.parentHash)) does not follow block \(tip.number) (\(tip.hash)) although the node linked them"
             )
         }
-        var logs: [RPCLog] = []
-        if !header.bloomIsEmpty {
+        var logs: [RPCLog] = checkedLogs ?? []
+        if checkedLogs == nil, !header.bloomIsEmpty {
             logs = try await Backfiller.checked(
                 try await client.logs(blockHash: header.hash), of: header, client: client, chainID: configuration.caip2)
         }

@@ -99,14 +99,29 @@ public struct ChainRPCClient: Sendable {
 
     /// `eth_getLogs` for one block by hash.
     public func logs(blockHash: String) async throws -> [RPCLog] {
-        try await pool.call("eth_getLogs", [["blockHash": blockHash]]) { result in
-            let logs = try Self.logs(result, inRange: nil)
-            if let stray = logs.first(where: { $0.blockHash != blockHash.lowercased() }) {
-                throw ChainAdapterError(
-                    .malformedResponse, "eth_getLogs by blockHash returned a log of block \(stray.blockHash)")
+        try await pool.call("eth_getLogs", [["blockHash": blockHash]]) { try Self.logs($0, ofBlock: blockHash) }
+    }
+
+    /// A block's header and logs by hash, in one request to one endpoint (so both answers come
+    /// from the same node); `nil` when that node does not know the block.
+    public func blockWithLogs(hash: String) async throws -> (header: RPCBlockHeader, logs: [RPCLog])? {
+        try await pool.batch([("eth_getBlockByHash", [hash, false]), ("eth_getLogs", [["blockHash": hash]])]) {
+            results in
+            guard let header = try Self.optionalHeader(results[0].get()) else { return nil }
+            guard header.hash == hash.lowercased() else {
+                throw ChainAdapterError(.malformedResponse, "asked for block \(hash), got block \(header.hash)")
             }
-            return logs
+            return (header, try Self.logs(results[1].get(), ofBlock: hash))
         }
+    }
+
+    private static func logs(_ result: Any, ofBlock blockHash: String) throws -> [RPCLog] {
+        let logs = try Self.logs(result, inRange: nil)
+        if let stray = logs.first(where: { $0.blockHash != blockHash.lowercased() }) {
+            throw ChainAdapterError(
+                .malformedResponse, "eth_getLogs by blockHash returned a log of block \(stray.blockHash)")
+        }
+        return logs
     }
 
     private static func quantity(_ result: Any, _ method: String) throws -> UInt64 {

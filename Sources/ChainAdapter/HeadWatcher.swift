@@ -8,8 +8,9 @@ import WSClient
 /// configured, and polling always — every `pollInterval` while the socket is absent or down,
 /// 5× slower as a safety net while it is up. A dropped socket is reconnected with backoff.
 ///
-/// Notifications are only wake-ups: the adapter fetches what it needs itself, so a lost or
-/// duplicated notification can delay but never change what it produces.
+/// Notifications are wake-ups that name the announced block's hash: the adapter fetches what it
+/// needs itself (that block and its logs, in one request, when it is the next one), so a lost,
+/// duplicated or wrong notification can delay but never change what it produces.
 final class HeadWatcher: Sendable {
     private let webSocketURL: String?
     private let pollInterval: Duration
@@ -27,10 +28,11 @@ final class HeadWatcher: Sendable {
     /// Whether the `newHeads` subscription is live.
     var isSubscribed: Bool { socketUp.load(ordering: .relaxed) }
 
-    /// Wake-ups until the task is cancelled; the first comes at once.
-    func wakeUps() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        continuation.yield()
+    /// Wake-ups until the task is cancelled, each with the hash of the block a notification
+    /// announced (`nil` for a poll); the first comes at once.
+    func wakeUps() -> AsyncStream<String?> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String?.self, bufferingPolicy: .bufferingNewest(1))
+        continuation.yield(nil)
         let task = Task {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.poll(continuation) }
@@ -43,15 +45,15 @@ final class HeadWatcher: Sendable {
         return stream
     }
 
-    private func poll(_ continuation: AsyncStream<Void>.Continuation) async {
+    private func poll(_ continuation: AsyncStream<String?>.Continuation) async {
         while !Task.isCancelled {
             let interval = isSubscribed ? pollInterval * 5 : pollInterval
             guard (try? await Task.sleep(for: interval)) != nil else { return }
-            continuation.yield()
+            continuation.yield(nil)
         }
     }
 
-    private func subscribe(url: String, _ continuation: AsyncStream<Void>.Continuation) async {
+    private func subscribe(url: String, _ continuation: AsyncStream<String?>.Continuation) async {
         var backoff = Duration.milliseconds(250)
         while !Task.isCancelled {
             do {
@@ -61,7 +63,7 @@ final class HeadWatcher: Sendable {
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         guard case .text(let text) = message else { continue }
                         if text.contains("\"eth_subscription\"") {
-                            continuation.yield()
+                            continuation.yield(Self.announcedHash(text))
                         } else if text.contains("\"error\"") {
                             self.logger.warning(
                                 "newHeads subscription refused; polling instead",
@@ -69,7 +71,7 @@ final class HeadWatcher: Sendable {
                             return
                         } else if !self.isSubscribed {
                             self.markSubscribed(true)
-                            continuation.yield()  // catch up on anything missed while down
+                            continuation.yield(nil)  // catch up on anything missed while down
                         }
                     }
                 }
@@ -85,6 +87,15 @@ final class HeadWatcher: Sendable {
             guard (try? await Task.sleep(for: backoff)) != nil else { return }
             backoff = min(backoff * 2, .seconds(30))
         }
+    }
+
+    /// The block hash in a `newHeads` notification, if it has a well-formed one.
+    static func announcedHash(_ text: String) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let params = object["params"] as? [String: Any], let block = params["result"] as? [String: Any],
+            let hash = block["hash"] as? String, hash.utf8.count == 66, hash.hasPrefix("0x")
+        else { return nil }
+        return hash.lowercased()
     }
 
     private func markSubscribed(_ up: Bool) {

@@ -49,6 +49,8 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         databaseConfiguration.busyMode = .timeout(10)
         let synchronous = configuration.durability == .full ? "FULL" : "NORMAL"
         databaseConfiguration.prepareDatabase { db in
+            // Takes effect only when the file is created; an older directory keeps its pages.
+            try db.execute(sql: "PRAGMA page_size = \(EmbeddedLogSchema.pageSize)")
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             // Checkpoints run on their own thread (EmbeddedLogCheckpointer), not inside commits.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")

@@ -11,6 +11,12 @@ enum EmbeddedLogSchema {
     /// Bumped when the layout changes; a directory with another version is refused.
     static let version = 1
 
+    /// The page size of a new log file. A `WITHOUT ROWID` row larger than about a quarter of a
+    /// page spills into an overflow page, and events (1–2 KB as JSON) did at SQLite's default of
+    /// 4 KiB: each append wrote about twice the pages. With 16 KiB pages an append of a block's
+    /// events took about 30% less time (`tributary-bench embedded-hop`, BENCHMARKS.md).
+    static let pageSize = 16_384
+
     static func migrate(_ db: Database) throws {
         let current = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
         if current == version { return }

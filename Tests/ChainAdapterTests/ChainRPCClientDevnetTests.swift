@@ -36,9 +36,14 @@ import TributaryTesting
             if header.number == head {
                 #expect(try await client.logs(blockHash: header.hash) == blockLogs)
                 #expect(try await client.header(hash: header.hash) == header)
+                let both = try #require(try await client.blockWithLogs(hash: header.hash))
+                #expect(both.header == header)
+                #expect(both.logs == blockLogs)
             }
         }
         #expect(try await client.header(.number(head + 1000)) == nil)
+        // A block the node does not know (a notification from a node ahead of this one).
+        #expect(try await client.blockWithLogs(hash: "0x" + String(repeating: "ab", count: 32)) == nil)
         await pool.shutdown()
     }
 

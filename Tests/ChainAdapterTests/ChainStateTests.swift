@@ -165,3 +165,16 @@ import TributaryModel
         #expect(Set(236...300).isSubset(of: unfinalizing.open.keys), "without finality the window bounds it")
     }
 }
+
+@Suite struct HeadWatcherTests {
+    @Test func aNotificationNamesTheAnnouncedBlock() {
+        let hash = "0x" + String(repeating: "Ab", count: 32)
+        let notification =
+            #"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":{"number":"0x10","hash":"\#(hash)"}}}"#
+        #expect(HeadWatcher.announcedHash(notification) == hash.lowercased())
+        // Anything else is a plain wake-up: the adapter asks the node for the head.
+        #expect(HeadWatcher.announcedHash(#"{"method":"eth_subscription","params":{"result":{"hash":"0x12"}}}"#) == nil)
+        #expect(HeadWatcher.announcedHash(#"{"method":"eth_subscription","params":{"result":{}}}"#) == nil)
+        #expect(HeadWatcher.announcedHash("not json") == nil)
+    }
+}

@@ -20,6 +20,22 @@ import TributaryTesting
         }
     }
 
+    /// Events of 1–2 KB fit in a page of the records table instead of spilling into overflow
+    /// pages (SQLite's default pages are 4 KiB).
+    @Test func aNewLogHasSixteenKiBPages() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let log = try EmbeddedEventLog(configuration: EmbeddedLogConfiguration(directory: directory.path))
+        try await log.createTopic(TopicConfiguration(name: "bulk", partitions: 1))
+        try await Self.appendMegabytes(1, to: log)
+        _ = try log.checkpoint()
+        try await log.shutdown()
+        // The page size is the big-endian 16-bit number at offset 16 of the database file's header.
+        let header = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory.path + "/log.sqlite")).prefix(100))
+        #expect(header.count == 100)
+        #expect(Int(header[16]) << 8 | Int(header[17]) == 16_384)
+    }
+
     @Test func theCheckpointerCopiesTheLogAndTheWALStaysBounded() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

@@ -97,3 +97,52 @@ enum EmbeddedLogBenchmark {
         }
     }
 }
+
+/// One hop through the embedded log as a role sees it: an append of a block's worth of events
+/// and a group consumer waiting on the topic, with pauses between appends as in the paced
+/// pipeline. Times the append's return and the consumer's poll, from the append call.
+enum EmbeddedHopBenchmark {
+    static func run(_ options: BenchOptions) async throws {
+        let directory = TemporaryDirectory(prefix: "tributary-bench")
+        defer { directory.remove() }
+        let log = try EmbeddedEventLog(configuration: EmbeddedLogConfiguration(directory: directory.path))
+        try await log.createTopic(TopicConfiguration(name: "hop", partitions: 3))
+        let consumer = try await log.makeGroupConsumer(group: "hop", topics: ["hop"])
+        let batch = 100
+        let rounds = max(200, options.rounds)
+        print("## embedded log hop: \(rounds) appends of \(batch) × \(options.recordBytes)-byte records, 20 ms apart")
+        var appended: [Double] = []
+        var polled: [Double] = []
+        let values = (0..<batch).map { options.value($0) }
+        for round in 0..<rounds {
+            let records = (0..<batch).map {
+                OutgoingRecord(topic: "hop", key: "key-\(round)-\($0)", value: values[$0])
+            }
+            let start = ContinuousClock.now
+            async let received: Int = {
+                var count = 0
+                while count < batch { count += try await consumer.poll(maxRecords: 1_000, timeout: .seconds(5)).count }
+                return count
+            }()
+            _ = try await log.append(records)
+            let afterAppend = ContinuousClock.now
+            _ = try await received
+            let afterPoll = ContinuousClock.now
+            let polledRecords = try await consumer.poll(maxRecords: 1, timeout: .zero)
+            precondition(polledRecords.isEmpty)
+            if round >= 10 {
+                appended.append(Double((afterAppend - start).components.attoseconds) / 1e15)
+                polled.append(Double((afterPoll - start).components.attoseconds) / 1e15)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        func percentile(_ values: [Double], _ p: Double) -> String {
+            let sorted = values.sorted()
+            return String(format: "%.2f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
+        }
+        print("append returned: p50 \(percentile(appended, 0.5)) ms, p99 \(percentile(appended, 0.99)) ms")
+        print("consumer has them: p50 \(percentile(polled, 0.5)) ms, p99 \(percentile(polled, 0.99)) ms")
+        await consumer.close()
+        try await log.shutdown()
+    }
+}

@@ -125,8 +125,9 @@ enum PipelineBenchmark {
     /// Latency at the rate the devnet sustains: blocks every second with `--rate` transactions/s
     /// of traffic, for `--seconds`. Per result: its record's append time minus the append time
     /// of the `raw-events` record that first carried its block (the adapter follows newHeads
-    /// over WebSocket). This leaves out the adapter's own fetch after newHeads and the WebSocket
-    /// hop to a client (measured by gateway-fanout).
+    /// over WebSocket). Then the whole path as a client sees it: from `newHeads` at a WebSocket
+    /// client of the devnet to the result at a WebSocket client of a gateway on the same log, and
+    /// its two ends apart (the adapter's reaction, the gateway's hop).
     static func runPaced(_ options: BenchOptions) async throws {
         let devnet: DevnetProcess
         if options.stagedBlockMilliseconds > 0 {
@@ -206,6 +207,7 @@ enum PipelineBenchmark {
         }
         var latencies: [Int64] = []
         var stageLatencies: [String: [Int64]] = [:]
+        var resultAppended: [String: Int64] = [:]
         for record in try await readAll(StandardTopic.functionResults.name, from: log) {
             let result = try RecordEncoding.decode(
                 Tributary_V1_InvocationResult.self, from: record.value ?? [], contentType: record.contentType)
@@ -213,6 +215,7 @@ enum PipelineBenchmark {
             let parts = result.eventID.split(separator: ":")
             guard parts.count == 4, let appended = blockAppended[String(parts[2])] else { continue }
             latencies.append(record.timestampMilliseconds - appended)
+            resultAppended[result.eventID] = resultAppended[result.eventID] ?? record.timestampMilliseconds
             if let canonical = firstAppended[StandardTopic.canonicalEvents.name]?[result.eventID],
                 let invocation = firstAppended[StandardTopic.functionInvocations.name]?[result.eventID]
             {
@@ -237,7 +240,8 @@ enum PipelineBenchmark {
             "\(events) events (\(String(format: "%.0f", Double(events) / Double(options.seconds))) events/s), \(latencies.count) results; raw-events append → result append: p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms, max \(latencies.last ?? 0) ms"
         )
         let heads = watch.heads
-        let delivered = watch.results.compactMap { event, received -> Int64? in
+        let results = watch.results
+        let delivered = results.compactMap { event, received -> Int64? in
             let parts = event.split(separator: ":")
             guard parts.count == 4, let announced = heads[String(parts[2]).lowercased()], announced >= measuredFrom
             else { return nil }
@@ -245,6 +249,18 @@ enum PipelineBenchmark {
         }
         print(
             "newHeads at a client → result on a WebSocket client (blocks after warm-up, \(delivered.count) results): p50 \(percentile(delivered, 0.5)) ms, p99 \(percentile(delivered, 0.99)) ms, max \(delivered.max() ?? 0) ms"
+        )
+        // The two ends of that path, apart: the adapter's reaction and the gateway's hop.
+        let adapterSpans = blockAppended.compactMap { hash, appended -> Int64? in
+            guard let announced = heads[hash], announced >= measuredFrom else { return nil }
+            return appended - announced
+        }
+        let gatewaySpans = results.compactMap { event, received -> Int64? in
+            guard let appended = resultAppended[event], appended >= measuredFrom else { return nil }
+            return received - appended
+        }
+        print(
+            "  newHeads at a client → raw-events append (\(adapterSpans.count) blocks): p50 \(percentile(adapterSpans, 0.5)) ms, p99 \(percentile(adapterSpans, 0.99)) ms; result append → WebSocket client: p50 \(percentile(gatewaySpans, 0.5)) ms, p99 \(percentile(gatewaySpans, 0.99)) ms"
         )
     }
 

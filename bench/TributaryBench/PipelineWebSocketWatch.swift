@@ -10,7 +10,7 @@ import WSClient
 final class PipelineWebSocketWatch: Sendable {
     private struct State {
         var heads: [String: Int64] = [:]
-        var results: [String: Int64] = [:]
+        var arrivals: [(text: String, at: Int64)] = []
         var headsSubscribed = false
         var resultsSubscribed = false
     }
@@ -20,7 +20,16 @@ final class PipelineWebSocketWatch: Sendable {
     /// Block hash (lowercased) → when `newHeads` announced it.
     var heads: [String: Int64] { state.withLock { $0.heads } }
     /// Event id → when its first result arrived on the WebSocket.
-    var results: [String: Int64] { state.withLock { $0.results } }
+    var results: [String: Int64] {
+        var results: [String: Int64] = [:]
+        for (text, arrived) in state.withLock({ $0.arrivals }) {
+            guard let object = Self.object(text), object["type"] as? String == "result",
+                let result = object["result"] as? [String: Any], let event = result["eventId"] as? String
+            else { continue }
+            results[event] = results[event] ?? arrived
+        }
+        return results
+    }
     var ready: Bool { state.withLock { $0.headsSubscribed && $0.resultsSubscribed } }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -57,15 +66,15 @@ final class PipelineWebSocketWatch: Sendable {
                 for try await message in inbound.messages(maxSize: 1 << 22) {
                     guard case .text(let text) = message else { continue }
                     let now = Self.now()
-                    guard let object = Self.object(text) else { continue }
-                    switch object["type"] as? String {
-                    case "subscribed": self.state.withLock { $0.resultsSubscribed = true }
-                    case "result":
-                        if let result = object["result"] as? [String: Any], let event = result["eventId"] as? String {
-                            self.state.withLock { $0.results[event] = $0.results[event] ?? now }
+                    if !self.state.withLock({ $0.resultsSubscribed }) {
+                        if Self.object(text)?["type"] as? String == "subscribed" {
+                            self.state.withLock { $0.resultsSubscribed = true }
                         }
-                    default: break
+                        continue
                     }
+                    // Parsed after the run: parsing here would delay the arrival times of the
+                    // messages behind it, which is the client's cost, not the pipeline's.
+                    self.state.withLock { $0.arrivals.append((text, now)) }
                 }
             }
         }

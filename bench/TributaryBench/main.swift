@@ -16,6 +16,8 @@ print("# \(MachineDescription.current)")
 switch suite {
 case "embedded":
     try await EmbeddedLogBenchmark.run(options)
+case "embedded-hop":
+    try await EmbeddedHopBenchmark.run(options)
 case "kafka":
     try await KafkaLogBenchmark.run(options)
 case "processor":
