@@ -323,7 +323,7 @@ struct ChainFollower {
             metadata: ["next": "\(next)", "newHeads": "\(configuration.webSocketURL == nil ? "off" : "on")"])
         for await announced in watcher.wakeUps() {
             do {
-                if let announced, try await appendAnnounced(announced) { continue }
+                if let announced, announced.number == next, try await appendAnnounced(announced) { continue }
                 try await followHead()
             } catch let error as ChainAdapterError where !error.isFatal {
                 tailErrors.increment()
@@ -334,16 +334,18 @@ struct ChainFollower {
         try Task.checkCancellation()
     }
 
-    /// The quick path for a `newHeads` notification of the block right above the tip: its header
-    /// and logs in one request, instead of asking for the head first and then for the logs.
-    /// `false` when the block is anything else, or the HTTP endpoint does not have it yet, or
-    /// its logs do not match its bloom: ``followHead()`` then does the usual work.
-    private mutating func appendAnnounced(_ hash: String) async throws -> Bool {
+    /// The quick path for a `newHeads` notification of the next block: its header and logs in
+    /// one request, instead of asking for the head first and then for the logs. `false` when the
+    /// HTTP endpoint does not hold that block at that height (yet), when it does not extend the
+    /// tip, when its logs do not match its bloom, or when the node refuses the request:
+    /// ``followHead()`` then does the usual work. Transient failures are the tail's to handle.
+    private mutating func appendAnnounced(_ announced: HeadWatcher.Announcement) async throws -> Bool {
         guard window.tip != nil else { return false }
         let fetched: (header: RPCBlockHeader, logs: [RPCLog])?
         do {
-            fetched = try await client.blockWithLogs(hash: hash)
-        } catch let error as ChainAdapterError where !error.isFatal {
+            fetched = try await client.blockWithLogs(number: announced.number, hash: announced.hash)
+        } catch let error as ChainAdapterError where !error.isFatal && !error.isTransient {
+            logger.debug("announced block: taking the usual path", metadata: ["reason": "\(error)"])
             return false
         }
         guard let (header, logs) = fetched,

@@ -102,15 +102,20 @@ public struct ChainRPCClient: Sendable {
         try await pool.call("eth_getLogs", [["blockHash": blockHash]]) { try Self.logs($0, ofBlock: blockHash) }
     }
 
-    /// A block's header and logs by hash, in one request to one endpoint (so both answers come
-    /// from the same node); `nil` when that node does not know the block.
-    public func blockWithLogs(hash: String) async throws -> (header: RPCBlockHeader, logs: [RPCLog])? {
-        try await pool.batch([("eth_getBlockByHash", [hash, false]), ("eth_getLogs", [["blockHash": hash]])]) {
-            results in
+    /// The header of block `number` and the logs of block `hash`, in one batched request to one
+    /// endpoint; `nil` unless that node's block `number` is `hash` (it does not have it yet, or
+    /// holds another branch).
+    public func blockWithLogs(number: UInt64, hash: String) async throws -> (header: RPCBlockHeader, logs: [RPCLog])? {
+        let calls: [(method: String, params: [Any])] = [
+            ("eth_getBlockByNumber", [BlockTag.number(number).parameter, false]),
+            ("eth_getLogs", [["blockHash": hash]]),
+        ]
+        return try await pool.batch(calls) { results in
             guard let header = try Self.optionalHeader(results[0].get()) else { return nil }
-            guard header.hash == hash.lowercased() else {
-                throw ChainAdapterError(.malformedResponse, "asked for block \(hash), got block \(header.hash)")
+            guard header.number == number else {
+                throw ChainAdapterError(.malformedResponse, "asked for block \(number), got block \(header.number)")
             }
+            guard header.hash == hash.lowercased() else { return nil }
             return (header, try Self.logs(results[1].get(), ofBlock: hash))
         }
     }

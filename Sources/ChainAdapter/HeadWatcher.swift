@@ -1,3 +1,4 @@
+import EVM
 import Foundation
 import Logging
 import Metrics
@@ -8,9 +9,10 @@ import WSClient
 /// configured, and polling always — every `pollInterval` while the socket is absent or down,
 /// 5× slower as a safety net while it is up. A dropped socket is reconnected with backoff.
 ///
-/// Notifications are wake-ups that name the announced block's hash: the adapter fetches what it
-/// needs itself (that block and its logs, in one request, when it is the next one), so a lost,
-/// duplicated or wrong notification can delay but never change what it produces.
+/// Notifications are wake-ups that name the announced block: the adapter fetches what it needs
+/// itself (that block and its logs, in one request, when it is the next one and the HTTP
+/// endpoint holds it at that height), so a lost, duplicated or wrong notification can delay but
+/// never change what it produces.
 final class HeadWatcher: Sendable {
     private let webSocketURL: String?
     private let pollInterval: Duration
@@ -28,10 +30,18 @@ final class HeadWatcher: Sendable {
     /// Whether the `newHeads` subscription is live.
     var isSubscribed: Bool { socketUp.load(ordering: .relaxed) }
 
-    /// Wake-ups until the task is cancelled, each with the hash of the block a notification
-    /// announced (`nil` for a poll); the first comes at once.
-    func wakeUps() -> AsyncStream<String?> {
-        let (stream, continuation) = AsyncStream.makeStream(of: String?.self, bufferingPolicy: .bufferingNewest(1))
+    /// A block a `newHeads` notification announced.
+    struct Announcement: Sendable, Equatable {
+        var number: UInt64
+        /// Lowercased.
+        var hash: String
+    }
+
+    /// Wake-ups until the task is cancelled, each with the block a notification announced
+    /// (`nil` for a poll); the first comes at once.
+    func wakeUps() -> AsyncStream<Announcement?> {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Announcement?.self, bufferingPolicy: .bufferingNewest(1))
         continuation.yield(nil)
         let task = Task {
             await withDiscardingTaskGroup { group in
@@ -45,7 +55,7 @@ final class HeadWatcher: Sendable {
         return stream
     }
 
-    private func poll(_ continuation: AsyncStream<String?>.Continuation) async {
+    private func poll(_ continuation: AsyncStream<Announcement?>.Continuation) async {
         while !Task.isCancelled {
             let interval = isSubscribed ? pollInterval * 5 : pollInterval
             guard (try? await Task.sleep(for: interval)) != nil else { return }
@@ -53,7 +63,7 @@ final class HeadWatcher: Sendable {
         }
     }
 
-    private func subscribe(url: String, _ continuation: AsyncStream<String?>.Continuation) async {
+    private func subscribe(url: String, _ continuation: AsyncStream<Announcement?>.Continuation) async {
         var backoff = Duration.milliseconds(250)
         while !Task.isCancelled {
             do {
@@ -63,7 +73,7 @@ final class HeadWatcher: Sendable {
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         guard case .text(let text) = message else { continue }
                         if text.contains("\"eth_subscription\"") {
-                            continuation.yield(Self.announcedHash(text))
+                            continuation.yield(Self.announcement(text))
                         } else if text.contains("\"error\"") {
                             self.logger.warning(
                                 "newHeads subscription refused; polling instead",
@@ -89,13 +99,14 @@ final class HeadWatcher: Sendable {
         }
     }
 
-    /// The block hash in a `newHeads` notification, if it has a well-formed one.
-    static func announcedHash(_ text: String) -> String? {
+    /// The block a `newHeads` notification announces, if it names one well-formed.
+    static func announcement(_ text: String) -> Announcement? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
             let params = object["params"] as? [String: Any], let block = params["result"] as? [String: Any],
-            let hash = block["hash"] as? String, hash.utf8.count == 66, hash.hasPrefix("0x")
+            let hash = block["hash"] as? String, hash.utf8.count == 66, hash.hasPrefix("0x"),
+            let numberText = block["number"] as? String, let number = try? RPCDecoding.quantity(numberText, "number")
         else { return nil }
-        return hash.lowercased()
+        return Announcement(number: number, hash: hash.lowercased())
     }
 
     private func markSubscribed(_ up: Bool) {

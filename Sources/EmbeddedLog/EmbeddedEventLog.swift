@@ -58,6 +58,9 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         let path = directory.appendingPathComponent("log.sqlite").path
         do {
             database = try DatabasePool(path: path, configuration: databaseConfiguration)
+            // GRDB sets `synchronous = NORMAL` on the writer after `prepareDatabase`, when it turns
+            // WAL on: the durability asked for is set again on the connection every append uses.
+            try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(synchronous)") }
             try database.write { try EmbeddedLogSchema.migrate($0) }
         } catch let error as EventLogError {
             throw error
@@ -200,6 +203,11 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
     /// the checkpointer runs); returns the frames the WAL holds, copied or not.
     package func checkpoint() throws -> Int {
         try checkpointer.checkpointNow()
+    }
+
+    /// SQLite's `synchronous` setting on the connection appends go through (2 is FULL, 1 NORMAL).
+    package func writerSynchronous() throws -> Int {
+        try database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     public func shutdown() async throws {

@@ -36,14 +36,16 @@ import TributaryTesting
             if header.number == head {
                 #expect(try await client.logs(blockHash: header.hash) == blockLogs)
                 #expect(try await client.header(hash: header.hash) == header)
-                let both = try #require(try await client.blockWithLogs(hash: header.hash))
+                let both = try #require(try await client.blockWithLogs(number: header.number, hash: header.hash))
                 #expect(both.header == header)
                 #expect(both.logs == blockLogs)
+                // Not the node's block at that height (another branch, or another block).
+                #expect(try await client.blockWithLogs(number: header.number - 1, hash: header.hash) == nil)
             }
         }
         #expect(try await client.header(.number(head + 1000)) == nil)
         // A block the node does not know (a notification from a node ahead of this one).
-        #expect(try await client.blockWithLogs(hash: "0x" + String(repeating: "ab", count: 32)) == nil)
+        #expect(try await client.blockWithLogs(number: head + 1, hash: "0x" + String(repeating: "ab", count: 32)) == nil)
         await pool.shutdown()
     }
 

@@ -171,10 +171,11 @@ import TributaryModel
         let hash = "0x" + String(repeating: "Ab", count: 32)
         let notification =
             #"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":{"number":"0x10","hash":"\#(hash)"}}}"#
-        #expect(HeadWatcher.announcedHash(notification) == hash.lowercased())
+        #expect(HeadWatcher.announcement(notification) == .init(number: 16, hash: hash.lowercased()))
         // Anything else is a plain wake-up: the adapter asks the node for the head.
-        #expect(HeadWatcher.announcedHash(#"{"method":"eth_subscription","params":{"result":{"hash":"0x12"}}}"#) == nil)
-        #expect(HeadWatcher.announcedHash(#"{"method":"eth_subscription","params":{"result":{}}}"#) == nil)
-        #expect(HeadWatcher.announcedHash("not json") == nil)
+        #expect(HeadWatcher.announcement(#"{"params":{"result":{"number":"0x10","hash":"0x12"}}}"#) == nil)
+        #expect(HeadWatcher.announcement(#"{"params":{"result":{"hash":"\#(hash)"}}}"#) == nil)
+        #expect(HeadWatcher.announcement(#"{"params":{"result":{"number":"16","hash":"\#(hash)"}}}"#) == nil)
+        #expect(HeadWatcher.announcement("not json") == nil)
     }
 }

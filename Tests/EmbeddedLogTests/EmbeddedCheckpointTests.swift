@@ -36,6 +36,18 @@ import TributaryTesting
         #expect(Int(header[16]) << 8 | Int(header[17]) == 16_384)
     }
 
+    /// `durability: full` is what appends get: GRDB turns WAL on with `synchronous = NORMAL`
+    /// after the connection's own settings, which silently made every log `normal`.
+    @Test(arguments: [EmbeddedLogConfiguration.Durability.full, .normal])
+    func appendsHaveTheDurabilityAskedFor(_ durability: EmbeddedLogConfiguration.Durability) async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let log = try EmbeddedEventLog(
+            configuration: EmbeddedLogConfiguration(directory: directory.path, durability: durability))
+        #expect(try log.writerSynchronous() == (durability == .full ? 2 : 1))
+        try await log.shutdown()
+    }
+
     @Test func theCheckpointerCopiesTheLogAndTheWALStaysBounded() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
