@@ -39,11 +39,8 @@ public struct ChainRPCClient: Sendable {
     /// `eth_getBlockByNumber` without transactions; `nil` when the node has no such block.
     public func header(_ tag: BlockTag) async throws -> RPCBlockHeader? {
         try await pool.call("eth_getBlockByNumber", [tag.parameter, false]) {
-            let header = try Self.optionalHeader($0)
-            if case .number(let number) = tag, let header, header.number != number {
-                throw ChainAdapterError(.malformedResponse, "asked for block \(number), got block \(header.number)")
-            }
-            return header
+            guard case .number(let number) = tag else { return try Self.optionalHeader($0) }
+            return try Self.optionalHeader($0, number: number)
         }
     }
 
@@ -67,14 +64,7 @@ public struct ChainRPCClient: Sendable {
             headers += try await pool.batch(
                 chunk.map { ("eth_getBlockByNumber", [BlockTag.number($0).parameter, false]) }
             ) {
-                try zip(chunk, $0).map { number, result in
-                    let header = try Self.optionalHeader(result.get())
-                    if let header, header.number != number {
-                        throw ChainAdapterError(
-                            .malformedResponse, "asked for block \(number), got block \(header.number)")
-                    }
-                    return header
-                }
+                try zip(chunk, $0).map { number, result in try Self.optionalHeader(result.get(), number: number) }
             }
         }
         return headers
@@ -111,11 +101,9 @@ public struct ChainRPCClient: Sendable {
             ("eth_getLogs", [["blockHash": hash]]),
         ]
         return try await pool.batch(calls) { results in
-            guard let header = try Self.optionalHeader(results[0].get()) else { return nil }
-            guard header.number == number else {
-                throw ChainAdapterError(.malformedResponse, "asked for block \(number), got block \(header.number)")
-            }
-            guard header.hash == hash.lowercased() else { return nil }
+            guard let header = try Self.optionalHeader(results[0].get(), number: number),
+                header.hash == hash.lowercased()
+            else { return nil }
             return (header, try Self.logs(results[1].get(), ofBlock: hash))
         }
     }
@@ -136,6 +124,15 @@ public struct ChainRPCClient: Sendable {
         do { return try RPCDecoding.quantity(text, method) } catch {
             throw ChainAdapterError(.malformedResponse, "\(error)")
         }
+    }
+
+    /// The header of block `number`, or `nil`; a header of another block is a malformed answer.
+    private static func optionalHeader(_ result: Any, number: UInt64) throws -> RPCBlockHeader? {
+        let header = try optionalHeader(result)
+        if let header, header.number != number {
+            throw ChainAdapterError(.malformedResponse, "asked for block \(number), got block \(header.number)")
+        }
+        return header
     }
 
     private static func optionalHeader(_ result: Any) throws -> RPCBlockHeader? {

@@ -51,15 +51,14 @@ public final class EmbeddedEventLog: EventLog, PartitionStore {
         databaseConfiguration.prepareDatabase { db in
             // Takes effect only when the file is created; an older directory keeps its pages.
             try db.execute(sql: "PRAGMA page_size = \(EmbeddedLogSchema.pageSize)")
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             // Checkpoints run on their own thread (EmbeddedLogCheckpointer), not inside commits.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         let path = directory.appendingPathComponent("log.sqlite").path
         do {
             database = try DatabasePool(path: path, configuration: databaseConfiguration)
-            // GRDB sets `synchronous = NORMAL` on the writer after `prepareDatabase`, when it turns
-            // WAL on: the durability asked for is set again on the connection every append uses.
+            // Not in `prepareDatabase`: GRDB sets `synchronous = NORMAL` on the writer after it,
+            // when it turns WAL on. Readers do not write, so the writer's setting is the one that counts.
             try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(synchronous)") }
             try database.write { try EmbeddedLogSchema.migrate($0) }
         } catch let error as EventLogError {
