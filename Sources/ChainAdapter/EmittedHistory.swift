@@ -42,7 +42,7 @@ struct EmittedHistory {
 
     /// The header that says what a record is: `block` (a block produced for the first time, or
     /// again after a crash), `status` (a finality transition) or `retraction`.
-    static let kindHeader = "tributary-record-kind"
+    static let kindHeader = TributaryRecordHeader.recordKind
 
     /// Reads the history of `source` from the partition of `raw-events` that holds `key`.
     ///

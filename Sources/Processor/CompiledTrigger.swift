@@ -66,6 +66,9 @@ public struct CompiledTrigger: Sendable {
     /// The trigger id.
     public var id: String { record.id }
 
+    /// Whether the filter reads the event's `status`, so records of one event may match differently.
+    var readsStatus: Bool { filter?.referencedPaths.contains { $0.root == "status" } ?? false }
+
     /// Validates and compiles `record`.
     ///
     /// - Throws: ``ProcessorError`` `.invalidTrigger` naming the field; a malformed filter names the

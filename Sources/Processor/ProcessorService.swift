@@ -19,12 +19,21 @@ public struct ProcessorService: Service {
         public var batchSize: Int
         /// How record values are written. Default: `.json`.
         public var encoding: RecordEncoding
+        /// The most events of recent, not yet finalized blocks kept in memory (about 1.5 KB each),
+        /// so that a block's finality transitions and retraction are not normalized and decoded
+        /// again; 0 keeps none. Default: 20,000 (mainnet's blocks from confirmed to finalized
+        /// need more; older ones are then normalized again, as with 0).
+        public var reusedEvents: Int
 
         /// Creates a configuration; every parameter defaults as documented on its property.
-        public init(group: String = "tributary-processor", batchSize: Int = 500, encoding: RecordEncoding = .json) {
+        public init(
+            group: String = "tributary-processor", batchSize: Int = 500, encoding: RecordEncoding = .json,
+            reusedEvents: Int = 20_000
+        ) {
             self.group = group
             self.batchSize = batchSize
             self.encoding = encoding
+            self.reusedEvents = reusedEvents
         }
     }
 
@@ -35,6 +44,9 @@ public struct ProcessorService: Service {
     private let eventsProduced = Counter(label: "tributary_processor_events_total")
     private let deadLetters = Counter(label: "tributary_dead_letters_total", dimensions: [("topic", "raw-events.dlq")])
     private let decodeFailures = Counter(label: "tributary_processor_decode_failures_total")
+    private let eventsReused = Counter(label: "tributary_processor_events_reused_total")
+    /// Each record's headers, by the value of its event status header.
+    private let headersByStatus: [String: [RecordHeader]]
 
     /// Creates the role over `log`. Logs are decoded with `abis` plus the event ABIs of the
     /// deployed functions, which it follows in `tributary.functions`.
@@ -47,6 +59,11 @@ public struct ProcessorService: Service {
         self.configuration = configuration
         self.abis = abis
         self.logger = logger
+        let contentType = RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)
+        headersByStatus = Dictionary(
+            uniqueKeysWithValues: ["pending", "confirmed", "finalized", "removed", "unrecognized"].map {
+                ($0, [contentType, RecordHeader(name: TributaryRecordHeader.eventStatus, text: $0)])
+            })
     }
 
     public func run() async throws {
@@ -68,6 +85,7 @@ public struct ProcessorService: Service {
             log: log, group: configuration.group, topic: StandardTopic.rawEvents.name, role: "processor", logger: logger
         ) { consumer in
             var normalizer = Normalizer(decoder: NoLogDecoding())
+            var recent = RecentBlockEvents(capacity: configuration.reusedEvents)
             var registryVersion = -1
             while !Task.isCancelled {
                 let records = try await consumer.poll(maxRecords: configuration.batchSize, timeout: .milliseconds(250))
@@ -76,9 +94,11 @@ public struct ProcessorService: Service {
                 if snapshot.version != registryVersion {
                     let registry = abis.registry(withFunctions: snapshot.view, logger: logger)
                     normalizer = Normalizer(decoder: EVMLogDecoding(registry: registry))
+                    recent = RecentBlockEvents(capacity: configuration.reusedEvents)  // decoded with the old ABIs
                     registryVersion = snapshot.version
                 }
-                let output = records.flatMap { process($0, with: normalizer) }
+                var output: [OutgoingRecord] = []
+                for record in records { output += process(record, with: normalizer, recent: &recent) }
                 _ = try await log.append(output)
                 try await consumer.commit(through: records)
             }
@@ -86,33 +106,38 @@ public struct ProcessorService: Service {
     }
 
     /// The records produced for one raw record: canonical events, or one dead letter.
-    func process(_ record: LogRecord, with normalizer: Normalizer) -> [OutgoingRecord] {
+    func process(_ record: LogRecord, with normalizer: Normalizer, recent: inout RecentBlockEvents) -> [OutgoingRecord]
+    {
         do {
             guard let value = record.value else {
                 throw ProcessorError(.invalidRecord, "the record has no value (a tombstone on raw-events)")
             }
             let raw = try RecordEncoding.decode(
                 Tributary_V1_RawBlockRecord.self, from: value, contentType: record.contentType)
-            let outcome = try normalizer.normalize(raw)
-            for failure in outcome.decodeFailures {
-                decodeFailures.increment()
-                logger.debug(
-                    "log did not decode with its ABI",
-                    metadata: [
-                        "block": "\(raw.block.hash)", "log": "\(failure.logIndex)", "reason": "\(failure.reason)",
-                    ])
+            let kind = record.headers.last(named: TributaryRecordHeader.recordKind).map {
+                String(decoding: $0, as: UTF8.self)
             }
+            let events: [Tributary_V1_CanonicalEvent]
+            if let kept = recent.events(for: raw, kind: kind) {
+                events = kept
+                eventsReused.increment(by: kept.count)
+            } else {
+                events = try normalize(raw, with: normalizer)
+            }
+            recent.update(after: raw, events: events)
             logger.debug(
                 raw.removed ? "block retracted" : "block normalized",
                 metadata: [
                     "chain": "\(raw.block.chainID)", "block": "\(raw.block.number)", "hash": "\(raw.block.hash)",
-                    "events": "\(outcome.events.count)",
+                    "events": "\(events.count)",
                 ])
-            let header = RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)
-            let records = try outcome.events.map { event in
+            // Every value eventStatusValue returns is a key.
+            let headers = headersByStatus[
+                TributaryRecordHeader.eventStatusValue(status: raw.status, removed: raw.removed)]!
+            let records = try events.map { event in
                 OutgoingRecord(
                     topic: StandardTopic.canonicalEvents.name, key: Array(event.id.utf8),
-                    value: try configuration.encoding.encode(event), headers: [header])
+                    value: try configuration.encoding.encode(event), headers: headers)
             }
             eventsProduced.increment(by: records.count)
             return records
@@ -122,5 +147,23 @@ public struct ProcessorService: Service {
                 "raw record dead-lettered", metadata: ["position": "\(record.position)", "reason": "\(error)"])
             return [DeadLetter.record(for: record, reason: "\(error)", role: "processor")]
         }
+    }
+
+    /// `raw`'s canonical events, with decoding failures counted and logged.
+    private func normalize(
+        _ raw: Tributary_V1_RawBlockRecord, with normalizer: Normalizer
+    ) throws
+        -> [Tributary_V1_CanonicalEvent]
+    {
+        let outcome = try normalizer.normalize(raw)
+        for failure in outcome.decodeFailures {
+            decodeFailures.increment()
+            logger.debug(
+                "log did not decode with its ABI",
+                metadata: [
+                    "block": "\(raw.block.hash)", "log": "\(failure.logIndex)", "reason": "\(failure.reason)",
+                ])
+        }
+        return outcome.events
     }
 }

@@ -43,6 +43,7 @@ public struct RouterService: Service {
     private let logger: Logger
     private let invocations = Counter(label: "tributary_router_invocations_total")
     private let unreadable = Counter(label: "tributary_router_unreadable_events_total")
+    private let repeatsSkipped = Counter(label: "tributary_router_repeats_skipped_total")
     /// The headers of every invocation record, made once.
     private let invocationHeaders: [RecordHeader]
 
@@ -91,6 +92,7 @@ public struct RouterService: Service {
     ) async throws {
         var machine = RouterStateMachine()
         var index = TriggerIndex([])
+        var routed = RoutedEvents(index: index)
         var indexVersion = -1
         var latestVersions: [String: UInt32] = [:]
         var latestVersionsOf = -1
@@ -103,6 +105,7 @@ public struct RouterService: Service {
                 let registry = abis.registry(withFunctions: functionsSnapshot.view, logger: logger)
                 index = TriggerIndex(compile(snapshot.view, resolver: EVMEventResolver(registry: registry)))
                 indexVersion = snapshot.version + functionsSnapshot.version
+                routed = RoutedEvents(index: index)
                 logger.info("trigger index rebuilt", metadata: ["triggers": "\(index.triggers.count)"])
             }
             if functionsSnapshot.version != latestVersionsOf {  // decoding every function record is not free
@@ -110,8 +113,14 @@ public struct RouterService: Service {
                 latestVersionsOf = functionsSnapshot.version
             }
             var output: [OutgoingRecord] = []
+            var skipped = 0
             for record in records {
+                if routed.canSkip(record) {
+                    skipped += 1
+                    continue
+                }
                 guard let (event, eventJSON) = decode(record) else { continue }
+                routed.routed(record, retraction: event.removed)
                 let deliveries = machine.receive(
                     event, matched: index.matches(event),
                     source: .init(partition: record.partition, offset: record.offset))
@@ -125,6 +134,7 @@ public struct RouterService: Service {
             }
             if !output.isEmpty { _ = try await log.append(output) }
             invocations.increment(by: output.count)
+            repeatsSkipped.increment(by: skipped)
             var offsets = records.nextOffsets
             for (partition, lowest) in machine.heldLowWatermarks() {
                 let key = TopicPartition(topic: StandardTopic.canonicalEvents.name, partition: partition)

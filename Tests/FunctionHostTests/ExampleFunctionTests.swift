@@ -73,6 +73,19 @@ import WAT
         let broken = runtime.execute(function, input: Array("{not json".utf8))
         #expect(broken.status == .trap && broken.error.contains("returned 1"))
         #expect(broken.logs.contains { $0.level == "error" })
+        // Malformed JSON inside the event is refused, not copied into the output; so is an
+        // ERC-721 Transfer (a tokenId instead of a value).
+        let valid = String(
+            decoding: FunctionHostService.input(
+                for: Self.transfer(value: "2500000000000000000000000"), environment: environment), as: UTF8.self)
+        for (original, replacement) in [
+            ("\"0x28c6c06298d514db089934071355e5743bf21d60\"", "\"0x28c6\\u00zz\""), ("\"value\",", "\"tokenId\","),
+        ] {
+            #expect(valid.contains(original))
+            let refused = runtime.execute(
+                function, input: Array(valid.replacingOccurrences(of: original, with: replacement).utf8))
+            #expect(refused.status == .trap && refused.output.isEmpty, "\(replacement): \(refused.status)")
+        }
     }
 }
 

@@ -19,44 +19,65 @@ import TributaryTesting
             headers: [RecordHeader(name: "content-type", text: "application/json")])
     }
 
-    @Test func matchedEventsBecomeInvocationsWithDeterministicIds() async throws {
-        let log = InMemoryEventLog()
-        try await ProcessorServiceTests.createTopics(log)
+    /// A trigger of function `alert` on ERC-20 `Transfer`.
+    static func transferTrigger(
+        _ id: String, _ finality: Tributary_V1_FinalityMode.OneOf_Mode
+    )
+        -> Tributary_V1_TriggerRecord
+    {
+        var trigger = Tributary_V1_TriggerRecord()
+        trigger.id = id
+        trigger.functionName = "alert"
+        trigger.event = "Transfer(address,address,uint256)"
+        trigger.finality.mode = finality
+        return trigger
+    }
+
+    /// Deploys function `alert` at `version` and `triggers`.
+    static func deploy(
+        _ triggers: [Tributary_V1_TriggerRecord], version: UInt32, to log: InMemoryEventLog
+    )
+        async throws
+    {
         var function = Tributary_V1_FunctionRecord()
         function.name = "alert"
-        function.version = 3
-        var instant = Tributary_V1_TriggerRecord()
-        instant.id = "instant"
-        instant.functionName = "alert"
-        instant.event = "Transfer(address,address,uint256)"
-        instant.finality.instant = true
-        var confirmed = instant
-        confirmed.id = "confirmed"
-        confirmed.finality.confirmations = 3
-        var elsewhere = instant
-        elsewhere.id = "elsewhere"
-        elsewhere.chains = ["eip155:10"]
-        _ = try await log.append([
-            try Self.registryRecord(.functions, key: "alert", function),
-            try Self.registryRecord(.triggers, key: "instant", instant),
-            try Self.registryRecord(.triggers, key: "confirmed", confirmed),
-            try Self.registryRecord(.triggers, key: "elsewhere", elsewhere),
-        ])
-        let events = [
-            makeEvent(block: 100), makeEvent(block: 101, logIndex: 1), makeEvent(block: 100, removed: true),
-        ]
-        try await Self.appendCanonical(events, to: log)
-        let router = RouterService(log: log)
-        let running = Task { try await router.run() }
+        function.version = version
+        _ = try await log.append(
+            [try registryRecord(.functions, key: "alert", function)]
+                + triggers.map { try registryRecord(.triggers, key: $0.id, $0) })
+    }
+
+    /// Runs the router until it has produced `count` invocations, and checks that no more follow.
+    static func route(_ log: InMemoryEventLog, count: Int) async throws -> [LogRecord] {
+        let running = Task { try await RouterService(log: log).run() }
         let reader = try await log.makeReader(topic: "function-invocations", from: .earliest)
-        // instant: block 100, block 101, retraction of 100; confirmations 3: the head (101) is
-        // not far enough past either block, so both stay held (or are dropped by the retraction).
-        let records = try await EventLogConformance.readRecords(reader, count: 3)
+        let records = try await EventLogConformance.readRecords(reader, count: count)
         let extra = try await reader.poll(maxRecords: 10, timeout: .milliseconds(500))
         running.cancel()
         try? await running.value
         await reader.close()
         #expect(extra.isEmpty, "unexpected invocations: \(extra.count)")
+        return records
+    }
+
+    @Test func matchedEventsBecomeInvocationsWithDeterministicIds() async throws {
+        let log = InMemoryEventLog()
+        try await ProcessorServiceTests.createTopics(log)
+        var elsewhere = Self.transferTrigger("elsewhere", .instant(true))
+        elsewhere.chains = ["eip155:10"]
+        try await Self.deploy(
+            [
+                Self.transferTrigger("instant", .instant(true)), Self.transferTrigger("confirmed", .confirmations(3)),
+                elsewhere,
+            ],
+            version: 3, to: log)
+        let events = [
+            makeEvent(block: 100), makeEvent(block: 101, logIndex: 1), makeEvent(block: 100, removed: true),
+        ]
+        try await Self.appendCanonical(events, to: log)
+        // instant: block 100, block 101, retraction of 100; confirmations 3: the head (101) is
+        // not far enough past either block, so both stay held (or are dropped by the retraction).
+        let records = try await Self.route(log, count: 3)
         let requests = try records.map {
             try RecordEncoding.decode(Tributary_V1_InvocationRequest.self, from: $0.value ?? [], contentType: nil)
         }
@@ -84,37 +105,27 @@ import TributaryTesting
     @Test func aReleasedHeldEventCarriesItsOwnEvent() async throws {
         let log = InMemoryEventLog()
         try await ProcessorServiceTests.createTopics(log)
-        var function = Tributary_V1_FunctionRecord()
-        function.name = "alert"
-        function.version = 1
-        var confirmed = Tributary_V1_TriggerRecord()
-        confirmed.id = "confirmed"
-        confirmed.functionName = "alert"
-        confirmed.event = "Transfer(address,address,uint256)"
-        confirmed.finality.confirmations = 2
-        _ = try await log.append([
-            try Self.registryRecord(.functions, key: "alert", function),
-            try Self.registryRecord(.triggers, key: "confirmed", confirmed),
-        ])
+        try await Self.deploy([Self.transferTrigger("confirmed", .confirmations(2))], version: 1, to: log)
         let events = [makeEvent(block: 100), makeEvent(block: 101, logIndex: 1)]
         try await Self.appendCanonical(events, to: log)
-        let running = Task { try await RouterService(log: log).run() }
-        let reader = try await log.makeReader(topic: "function-invocations", from: .earliest)
-        let records = try await EventLogConformance.readRecords(reader, count: 1)
-        running.cancel()
-        try? await running.value
-        await reader.close()
+        let records = try await Self.route(log, count: 1)
         let request = try RecordEncoding.decode(
             Tributary_V1_InvocationRequest.self, from: records[0].value ?? [], contentType: nil)
         #expect(request.event == events[0], "released while block 101 was read, it is block 100's event")
     }
 
-    static func appendCanonical(_ events: [Tributary_V1_CanonicalEvent], to log: InMemoryEventLog) async throws {
+    /// Appends `events` as the processor does; without their status header when `statusHeader`
+    /// is false (records of other producers).
+    static func appendCanonical(
+        _ events: [Tributary_V1_CanonicalEvent], to log: InMemoryEventLog, statusHeader: Bool = false
+    ) async throws {
         _ = try await log.append(
             try events.map {
-                OutgoingRecord(
+                let status = TributaryRecordHeader.eventStatusValue(status: $0.status, removed: $0.removed)
+                return OutgoingRecord(
                     topic: "canonical-events", key: Array($0.id.utf8), value: try RecordEncoding.json.encode($0),
-                    headers: [RecordHeader(name: "content-type", text: "application/json")])
+                    headers: [RecordHeader(name: "content-type", text: "application/json")]
+                        + (statusHeader ? [RecordHeader(name: TributaryRecordHeader.eventStatus, text: status)] : []))
             })
     }
 }

@@ -502,6 +502,33 @@ static inline int tributary_event_argument(tributary_span arguments, const char 
     return 0;
 }
 
+/* Several arguments of a decoded event in one pass over `arguments`: values[i] gets the "value"
+ * of the argument named names[i], or {0, 0} when there is none. Returns how many were found.
+ * Scanning is what costs fuel, and each tributary_event_argument call scans from the start. */
+static inline int tributary_event_arguments(tributary_span arguments, const char *const *names, int count,
+                                            tributary_span *values) {
+    tributary_span argument, key, member;
+    size_t cursor = 0;
+    int found = 0;
+    for (int i = 0; i < count; i++) values[i].ptr = 0, values[i].len = 0;
+    while (found < count && tributary_json_array_next(arguments, &cursor, &argument)) {
+        tributary_span name = {0, 0}, value = {0, 0};
+        size_t at = 0;
+        while (tributary_json_object_next(argument, &at, &key, &member)) {
+            if (tributary_span_equals(key, "name")) name = member;
+            else if (tributary_span_equals(key, "value")) value = member;
+        }
+        for (int i = 0; i < count; i++) {
+            if (values[i].ptr == 0 && value.ptr != 0 && tributary_json_string_equals(name, names[i])) {
+                values[i] = value;
+                found++;
+                break;
+            }
+        }
+    }
+    return found;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Big decimal integers. Tributary writes ABI integers as exact decimal strings ("value":
  * "1000000000000000000000") because uint256 does not fit any C type; these compare them as text.

@@ -29,11 +29,11 @@ static int fail(const char *message) {
 TRIBUTARY_EXPORT("handle") int handle(const char *ptr, int len) {
     tributary_span input = tributary_receive(ptr, len);
     if (input.ptr == 0) return fail("large-transfer: no input");
-    /* Validate once, so every span found below is well-formed JSON that can be copied as is. */
-    if (!tributary_json_valid(input)) return fail("large-transfer: input is not valid JSON");
 
     /* One pass over the top level and one over the event: each lookup from the root would rescan
-     * the whole input, and scanning is what costs fuel here. */
+     * the whole input, and scanning is what costs fuel here. Every value these passes step over is
+     * checked to be well-formed JSON, so the spans found can be copied into the output as they are
+     * (validating the whole input first would scan it once more for nothing). */
     tributary_span key, member, event = {0, 0}, environment = {0, 0};
     size_t cursor = 0;
     while (tributary_json_object_next(input, &cursor, &key, &member)) {
@@ -49,14 +49,16 @@ TRIBUTARY_EXPORT("handle") int handle(const char *ptr, int len) {
         else if (tributary_span_equals(key, "removed")) removed = member;
         else if (tributary_span_equals(key, "decoded")) decoded = member;
     }
-    tributary_span name, arguments, from, to, value, digits;
+    tributary_span name, arguments, digits;
     if (!tributary_json_member(decoded, "name", &name) || !tributary_json_string_equals(name, "Transfer") ||
         !tributary_json_member(decoded, "arguments", &arguments))
         return fail("large-transfer: the event is not a decoded Transfer");
     /* ERC-721 Transfer has the same signature but a tokenId instead of a value. */
-    if (!tributary_event_argument(arguments, "from", &from) || !tributary_event_argument(arguments, "to", &to) ||
-        !tributary_event_argument(arguments, "value", &value) || !tributary_json_decimal(value, &digits))
+    static const char *const wanted[] = {"from", "to", "value"};
+    tributary_span found[3];
+    if (tributary_event_arguments(arguments, wanted, 3, found) != 3 || !tributary_json_decimal(found[2], &digits))
         return fail("large-transfer: not an ERC-20 Transfer (from, to, value)");
+    tributary_span from = found[0], to = found[1];
 
     tributary_span threshold = tributary_span_of(DEFAULT_THRESHOLD);
     tributary_span configured;

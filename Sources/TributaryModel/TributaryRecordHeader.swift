@@ -1,0 +1,22 @@
+/// Headers Tributary writes on its records besides `content-type` (``RecordEncoding/headerName``).
+/// Their values are ASCII text.
+public enum TributaryRecordHeader {
+    /// On `raw-events`: what a record is — `block` (a block's first production, or the same again
+    /// after a crash), `status` (a finality transition of a block produced before) or `retraction`.
+    public static let recordKind = "tributary-record-kind"
+    /// On `canonical-events`: where the record stands in its event's life — `pending`, `confirmed`
+    /// or `finalized` (the event's status), `removed` (a retraction), or `unrecognized` (a status
+    /// this version does not know) — so a consumer can tell without reading the value.
+    public static let eventStatus = "tributary-event-status"
+
+    /// The ``eventStatus`` value of an event with `status` and `removed`.
+    public static func eventStatusValue(status: Tributary_V1_FinalityStatus, removed: Bool) -> String {
+        if removed { return "removed" }
+        switch status {
+        case .unspecified, .pending: return "pending"
+        case .confirmed: return "confirmed"
+        case .finalized: return "finalized"
+        case .UNRECOGNIZED: return "unrecognized"
+        }
+    }
+}
