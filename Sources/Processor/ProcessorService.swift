@@ -45,8 +45,10 @@ public struct ProcessorService: Service {
     private let deadLetters = Counter(label: "tributary_dead_letters_total", dimensions: [("topic", "raw-events.dlq")])
     private let decodeFailures = Counter(label: "tributary_processor_decode_failures_total")
     private let eventsReused = Counter(label: "tributary_processor_events_reused_total")
-    /// Each record's headers, by the value of its event status header.
-    private let headersByStatus: [String: [RecordHeader]]
+    /// Each record's headers, by the value of its event status header: for events normalized
+    /// afresh, and for events repeated from the block's kept events.
+    private let freshHeaders: [String: [RecordHeader]]
+    private let repeatHeaders: [String: [RecordHeader]]
 
     /// Creates the role over `log`. Logs are decoded with `abis` plus the event ABIs of the
     /// deployed functions, which it follows in `tributary.functions`.
@@ -60,10 +62,13 @@ public struct ProcessorService: Service {
         self.abis = abis
         self.logger = logger
         let contentType = RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)
-        headersByStatus = Dictionary(
-            uniqueKeysWithValues: ["pending", "confirmed", "finalized", "removed", "unrecognized"].map {
+        let statuses = ["pending", "confirmed", "finalized", "removed", "unrecognized"]
+        freshHeaders = Dictionary(
+            uniqueKeysWithValues: statuses.map {
                 ($0, [contentType, RecordHeader(name: TributaryRecordHeader.eventStatus, text: $0)])
             })
+        let repeated = RecordHeader(name: TributaryRecordHeader.eventRepeat, text: "true")
+        repeatHeaders = freshHeaders.mapValues { $0 + [repeated] }
     }
 
     public func run() async throws {
@@ -118,7 +123,8 @@ public struct ProcessorService: Service {
                 String(decoding: $0, as: UTF8.self)
             }
             let events: [Tributary_V1_CanonicalEvent]
-            if let kept = recent.events(for: raw, kind: kind) {
+            let kept = recent.events(for: raw, kind: kind)
+            if let kept {
                 events = kept
                 eventsReused.increment(by: kept.count)
             } else {
@@ -132,8 +138,8 @@ public struct ProcessorService: Service {
                     "events": "\(events.count)",
                 ])
             // Every value eventStatusValue returns is a key.
-            let headers = headersByStatus[
-                TributaryRecordHeader.eventStatusValue(status: raw.status, removed: raw.removed)]!
+            let status = TributaryRecordHeader.eventStatusValue(status: raw.status, removed: raw.removed)
+            let headers = (kept == nil ? freshHeaders : repeatHeaders)[status]!
             let records = try events.map { event in
                 OutgoingRecord(
                     topic: StandardTopic.canonicalEvents.name, key: Array(event.id.utf8),

@@ -25,8 +25,9 @@ struct RecentBlockEvents {
     private var orderStart = 0
     /// Events in `blocks`.
     private(set) var eventCount = 0
-    /// Entries in the eviction order, forgotten blocks included (tests check it stays bounded).
-    var trackedBlocks: Int { order.count - orderStart }
+    /// Entries held for the eviction order, forgotten blocks included (tests check it stays
+    /// bounded).
+    var trackedBlocks: Int { order.count }
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -69,14 +70,11 @@ struct RecentBlockEvents {
         compactOrder()
     }
 
-    /// Drops forgotten blocks from the front of `order`, and rewrites it when most of it is
+    /// Skips forgotten blocks at the front of `order` and rewrites it once most of it is spent or
     /// forgotten, so it stays proportional to the blocks kept.
     private mutating func compactOrder() {
         while orderStart < order.count, blocks[order[orderStart]] == nil { orderStart += 1 }
-        if orderStart == order.count {
-            order.removeAll(keepingCapacity: true)
-            orderStart = 0
-        } else if order.count - orderStart > 2 * blocks.count + 16 {
+        if order.count > 2 * blocks.count + 16 {
             order = order[orderStart...].filter { blocks[$0] != nil }
             orderStart = 0
         }

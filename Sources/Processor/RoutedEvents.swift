@@ -7,21 +7,26 @@ import TributaryModel
 /// waits for it.
 ///
 /// A record is passed over when all of these hold:
+/// - its ``TributaryRecordHeader/eventRepeat`` header is `true`: the processor did not normalize
+///   its event again but repeated its previous record of the event, so only `status` and
+///   `removed` can differ from it (not the decoding, which an ABI change could alter);
 /// - its ``TributaryRecordHeader/eventStatus`` header is `pending` or `confirmed`, or `finalized`
-///   when every trigger is `instant` (a `finalized` record releases held events);
-/// - a record with the same key (the event id) was routed since the index was built;
-/// - no trigger's filter reads `status`.
+///   when every trigger is `instant` (a `finalized` record releases held events); retractions are
+///   always read;
+/// - no trigger's filter reads `status`;
+/// - the router read and routed a record of the same event (the record key) since the index was
+///   built, no trigger held the event after it, and no retraction of it came since.
 ///
-/// Such a record cannot change what the router does. The event's content is the same in every
-/// record of it except `status` and `removed`; retractions are always read; instant triggers
-/// already had the first sighting; a held event stays held with the earlier record as its source
-/// (which only keeps commits lower); and the record's block is one the router has seen, so the
-/// chain's head does not move for it. Records without the header (written by other producers)
-/// are always read.
+/// Such a record cannot change what the router does: instant triggers already had the first
+/// sighting; no trigger holds the event, so nothing waits for its status or its offset; and its
+/// block is one the router has seen, so it would not raise the chain's head. (Read, it could
+/// raise a head a retraction on another partition had just lowered; passing over it leaves the
+/// head with the retraction.) Records without the headers, from other producers, are always read.
 struct RoutedEvents {
-    /// The header values of records that may be passed over; empty when none may.
+    /// The status header values of records that may be passed over; empty when none may.
     private let skippableStatuses: Set<[UInt8]>
     private var keys: BoundedSet<[UInt8]>
+    private static let repeatValue = Array("true".utf8)
 
     /// Starts empty for `index`, remembering at most `capacity` events.
     init(index: TriggerIndex, capacity: Int = 100_000) {
@@ -38,20 +43,23 @@ struct RoutedEvents {
     /// Whether `record` can be passed over unread.
     func canSkip(_ record: LogRecord) -> Bool {
         guard !skippableStatuses.isEmpty, let key = record.key,
+            record.headers.last(named: TributaryRecordHeader.eventRepeat) == Self.repeatValue,
             let status = record.headers.last(named: TributaryRecordHeader.eventStatus),
             skippableStatuses.contains(status)
         else { return false }
         return keys.contains(key)
     }
 
-    /// Notes that `record` has been read and routed. A retraction forgets its event: if the block
-    /// comes back (a reorg undone), its records must be read again.
-    mutating func routed(_ record: LogRecord, retraction: Bool) {
+    /// Notes that `record` has been read and routed. `remember` is false for a retraction (if the
+    /// block comes back after a reorg is undone, its records must be read again) and for an event
+    /// a trigger holds (its later records bring the status it is released with, and move the
+    /// offset commits wait for).
+    mutating func routed(_ record: LogRecord, remember: Bool) {
         guard !skippableStatuses.isEmpty, let key = record.key else { return }
-        if retraction {
-            keys.remove(key)
-        } else {
+        if remember {
             keys.insert(key)
+        } else {
+            keys.remove(key)
         }
     }
 }

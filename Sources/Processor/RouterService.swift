@@ -120,10 +120,10 @@ public struct RouterService: Service {
                     continue
                 }
                 guard let (event, eventJSON) = decode(record) else { continue }
-                routed.routed(record, retraction: event.removed)
+                let matched = index.matches(event)
                 let deliveries = machine.receive(
-                    event, matched: index.matches(event),
-                    source: .init(partition: record.partition, offset: record.offset))
+                    event, matched: matched, source: .init(partition: record.partition, offset: record.offset))
+                routed.routed(record, remember: !event.removed && !machine.holds(event.id, forAnyOf: matched))
                 output += deliveries.compactMap { delivery in
                     // This record's bytes stand for the event only if the delivery carries it
                     // unchanged (a held event released now is another record's).

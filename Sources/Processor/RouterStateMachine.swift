@@ -89,6 +89,11 @@ struct RouterStateMachine {
         return deliveries
     }
 
+    /// Whether any of `triggers` holds the event `eventID`.
+    func holds(_ eventID: String, forAnyOf triggers: [CompiledTrigger]) -> Bool {
+        triggers.contains { held[HeldKey(eventID: eventID, triggerID: $0.id)] != nil }
+    }
+
     /// Releases held `confirmations` events of `chain` that the head has passed far enough.
     private mutating func releaseConfirmed(chain: String) -> [Delivery] {
         guard let head = heads[chain] else { return [] }
@@ -115,7 +120,8 @@ struct RouterStateMachine {
     }
 }
 
-/// A set that forgets its oldest members past a capacity.
+/// A set that forgets its oldest members past a capacity. A member removed and inserted again may
+/// be forgotten as early as its first insertion would have been.
 struct BoundedSet<Element: Hashable> {
     private var members: Set<Element> = []
     private var order: [Element] = []
@@ -131,16 +137,22 @@ struct BoundedSet<Element: Hashable> {
     mutating func insert(_ element: Element) -> Bool {
         guard members.insert(element).inserted else { return false }
         order.append(element)
-        if members.count > capacity {
+        while members.count > capacity, start < order.count {
             members.remove(order[start])
             start += 1
-            if start > capacity {
-                order.removeFirst(start)
-                start = 0
-            }
+        }
+        // Spent entries, and those of members removed since, are dropped once they are most of
+        // the array, so it stays proportional to the members however many come and go.
+        if order.count > 2 * members.count + 16 {
+            var kept = Set<Element>()
+            order = order[start...].filter { members.contains($0) && kept.insert($0).inserted }
+            start = 0
         }
         return true
     }
+
+    /// Entries held for the order of forgetting (tests check it stays bounded).
+    var orderCount: Int { order.count }
 
     mutating func remove(_ element: Element) {
         members.remove(element)

@@ -23,6 +23,7 @@ struct ConfigCommand: AsyncParsableCommand {
                 ("embedded.durability", configuration.embedded.durability.rawValue),
                 ("embedded.maintenanceInterval", "\(configuration.embedded.maintenanceInterval)"),
                 ("processor.abiFiles", configuration.abiFiles.joined(separator: ",")),
+                ("processor.reusedEvents", "\(configuration.processorReusedEvents)"),
                 ("kafka.brokers", configuration.kafka.bootstrapServers),
                 ("kafka.clientId", configuration.kafka.clientID),
                 ("kafka.replicationFactor", "\(configuration.kafka.replicationFactor)"),

@@ -50,7 +50,9 @@ struct RoleAssembly {
             services.append(
                 .init(
                     service: ProcessorService(
-                        log: log, abis: abis, configuration: .init(encoding: encoding), logger: logger)))
+                        log: log, abis: abis,
+                        configuration: .init(encoding: encoding, reusedEvents: configuration.processorReusedEvents),
+                        logger: logger)))
         }
         if roles.contains(.router) {
             services.append(

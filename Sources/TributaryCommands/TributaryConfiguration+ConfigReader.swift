@@ -114,6 +114,12 @@ extension TributaryConfiguration {
             }
         },
         ConfigurationKey(
+            name: "processor.reusedEvents",
+            summary: "events of blocks not yet finalized kept to answer their finality transitions (default: 20000)"
+        ) {
+            $0.processorReusedEvents = try parseInteger($1, in: 0...10_000_000)
+        },
+        ConfigurationKey(
             name: "kafka.operationTimeout",
             summary: "how long metadata, commit and admin requests may take (default: 10s)"
         ) {

@@ -4,6 +4,7 @@ import Foundation
 import FunctionHost
 import Gateway
 import KafkaLog
+import Processor
 import TributaryModel
 
 /// Everything a Tributary process is configured with. Built from defaults, then a YAML file,
@@ -31,6 +32,10 @@ public struct TributaryConfiguration: Sendable {
     /// Contract ABI JSON files the processor decodes with and triggers may name, each known by
     /// its file name without extension. Default: none (the built-in ABIs only).
     public var abiFiles: [String] = []
+    /// Events of recent, not yet finalized blocks the processor keeps to answer their finality
+    /// transitions without normalizing them again. Default: see
+    /// ``ProcessorService/Configuration/reusedEvents`` (20,000).
+    public var processorReusedEvents = ProcessorService.Configuration().reusedEvents
     /// Chain adapters by name (`chains.<name>.*`). Default: none (`tributary dev` then starts the
     /// local development chain and follows it).
     public var chains: [String: ChainAdapterConfiguration] = [:]

@@ -8,6 +8,11 @@ public enum TributaryRecordHeader {
     /// or `finalized` (the event's status), `removed` (a retraction), or `unrecognized` (a status
     /// this version does not know) — so a consumer can tell without reading the value.
     public static let eventStatus = "tributary-event-status"
+    /// On `canonical-events`, value `true`: the record's event is the one the processor wrote in its
+    /// previous record of this event, but for `status` and `removed` — a finality transition or
+    /// retraction of a block it had normalized, not normalized again (so not decoded with other
+    /// ABIs either). Absent when the event was normalized afresh.
+    public static let eventRepeat = "tributary-event-repeat"
 
     /// The ``eventStatus`` value of an event with `status` and `removed`.
     public static func eventStatusValue(status: Tributary_V1_FinalityStatus, removed: Bool) -> String {

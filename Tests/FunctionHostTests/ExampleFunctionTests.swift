@@ -78,6 +78,12 @@ import WAT
         let valid = String(
             decoding: FunctionHostService.input(
                 for: Self.transfer(value: "2500000000000000000000000"), environment: environment), as: UTF8.self)
+        // So is input that does not end where its object does (the C build checks the end
+        // instead of validating the whole input first).
+        for malformed in [valid + "x", String(valid.dropLast()), String(valid.dropLast()) + ",}"] {
+            let refused = runtime.execute(function, input: Array(malformed.utf8))
+            #expect(refused.status == .trap && refused.output.isEmpty, "\(malformed.suffix(3)): \(refused.status)")
+        }
         for (original, replacement) in [
             ("\"0x28c6c06298d514db089934071355e5743bf21d60\"", "\"0x28c6\\u00zz\""), ("\"value\",", "\"tokenId\","),
         ] {

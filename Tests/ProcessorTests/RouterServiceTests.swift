@@ -114,18 +114,25 @@ import TributaryTesting
         #expect(request.event == events[0], "released while block 101 was read, it is block 100's event")
     }
 
-    /// Appends `events` as the processor does; without their status header when `statusHeader`
-    /// is false (records of other producers).
+    /// Appends `events`. With `repeated`, as the processor writes them: each with its status header,
+    /// and those at the indexes in `repeated` marked as repeats of the event's previous record;
+    /// without it, with no header but the content type (as other producers might).
     static func appendCanonical(
-        _ events: [Tributary_V1_CanonicalEvent], to log: InMemoryEventLog, statusHeader: Bool = false
+        _ events: [Tributary_V1_CanonicalEvent], to log: InMemoryEventLog, repeated: Set<Int>? = nil
     ) async throws {
         _ = try await log.append(
-            try events.map {
-                let status = TributaryRecordHeader.eventStatusValue(status: $0.status, removed: $0.removed)
+            try events.enumerated().map { index, event in
+                var headers = [RecordHeader(name: "content-type", text: "application/json")]
+                if let repeated {
+                    let status = TributaryRecordHeader.eventStatusValue(status: event.status, removed: event.removed)
+                    headers.append(RecordHeader(name: TributaryRecordHeader.eventStatus, text: status))
+                    if repeated.contains(index) {
+                        headers.append(RecordHeader(name: TributaryRecordHeader.eventRepeat, text: "true"))
+                    }
+                }
                 return OutgoingRecord(
-                    topic: "canonical-events", key: Array($0.id.utf8), value: try RecordEncoding.json.encode($0),
-                    headers: [RecordHeader(name: "content-type", text: "application/json")]
-                        + (statusHeader ? [RecordHeader(name: TributaryRecordHeader.eventStatus, text: status)] : []))
+                    topic: "canonical-events", key: Array(event.id.utf8), value: try RecordEncoding.json.encode(event),
+                    headers: headers)
             })
     }
 }

@@ -40,6 +40,17 @@ import TributaryTesting
         #expect(sources["embedded.directory"] == .flag("--data"))
     }
 
+    @Test func theProcessorsKeptEventsAreConfigurable() throws {
+        let (defaults, _) = try TributaryConfiguration.load(file: nil, environment: [:])
+        #expect(defaults.processorReusedEvents == 20_000)
+        let (configured, _) = try TributaryConfiguration.load(
+            file: nil, environment: ["TRIBUTARY_PROCESSOR_REUSED_EVENTS": "50000"])
+        #expect(configured.processorReusedEvents == 50_000)
+        #expect(throws: CommandError.self) {
+            try TributaryConfiguration.load(file: nil, environment: ["TRIBUTARY_PROCESSOR_REUSED_EVENTS": "-1"])
+        }
+    }
+
     @Test func brokersSelectKafka() throws {
         let (configuration, _) = try TributaryConfiguration.load(
             file: nil, environment: ["TRIBUTARY_KAFKA_BROKERS": "127.0.0.1:9092, 127.0.0.1:9093"])

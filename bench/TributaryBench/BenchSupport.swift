@@ -36,6 +36,8 @@ struct BenchOptions: Sendable {
     var normalDurability = false
     /// How the pipeline's roles encode records (`--encoding json|protobuf`, default json as `tributary dev`).
     var encoding = "json"
+    /// Pipeline: the wasm host's batch size (`--host-batch`); nil for the role's default.
+    var hostBatch: Int?
     var seconds = 10
 
     init(arguments: [String]) {
@@ -59,6 +61,7 @@ struct BenchOptions: Sendable {
             case "--staged-block-ms": stagedBlockMilliseconds = iterator.next().flatMap(Int.init) ?? 250
             case "--durability-normal": normalDurability = true
             case "--encoding": encoding = iterator.next() ?? encoding
+            case "--host-batch": hostBatch = iterator.next().flatMap(Int.init).map { max(1, $0) }
             case "--seconds": seconds = iterator.next().flatMap(Int.init) ?? seconds
             default: print("ignoring unknown option \(argument)")
             }

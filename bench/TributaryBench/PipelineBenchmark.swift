@@ -117,7 +117,11 @@ enum PipelineBenchmark {
             { try await ChainAdapterService(configuration: chain, log: log, encoding: encoding).run() },
             { try await ProcessorService(log: log, abis: abis, configuration: .init(encoding: encoding)).run() },
             { try await RouterService(log: log, abis: abis, configuration: .init(encoding: encoding)).run() },
-            { try await FunctionHostService(log: log, configuration: .init(encoding: encoding)).run() },
+            {
+                var host = FunctionHostService.Configuration(encoding: encoding)
+                if let batch = options.hostBatch { host.batchSize = batch }
+                try await FunctionHostService(log: log, configuration: host).run()
+            },
         ]
         return (log, services)
     }

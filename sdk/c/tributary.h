@@ -392,6 +392,20 @@ static inline int tributary_json_object_next(tributary_span object, size_t *curs
     return 1;
 }
 
+/* 1 when an iteration of `object` with tributary_json_object_next stopped at the object's end:
+ * after the members read through `cursor` comes the closing brace and nothing but whitespace.
+ * (The iteration also stops at malformed JSON; this tells the two apart without another scan.) */
+static inline int tributary_json_object_ended(tributary_span object, size_t cursor) {
+    const char *end = object.ptr + object.len;
+    if (object.ptr == 0 || cursor > object.len) return 0;
+    const char *p = tributary_json_skip_space(object.ptr + cursor, end);
+    if (cursor == 0) { /* no member read: only an empty object ends here */
+        if (p >= end || *p != '{') return 0;
+        p = tributary_json_skip_space(p + 1, end);
+    }
+    return p < end && *p == '}' && tributary_json_skip_space(p + 1, end) == end;
+}
+
 /* Iterates an array's elements; same contract as tributary_json_object_next. */
 static inline int tributary_json_array_next(tributary_span array, size_t *cursor, tributary_span *element) {
     const char *end = array.ptr + array.len;
@@ -502,27 +516,32 @@ static inline int tributary_event_argument(tributary_span arguments, const char 
     return 0;
 }
 
-/* Several arguments of a decoded event in one pass over `arguments`: values[i] gets the "value"
- * of the argument named names[i], or {0, 0} when there is none. Returns how many were found.
- * Scanning is what costs fuel, and each tributary_event_argument call scans from the start. */
+/* Several arguments of a decoded event in one pass over `arguments`: values[i] gets what
+ * tributary_event_argument(arguments, names[i], ...) would give — the "value" of the first
+ * argument named names[i] — or {0, 0} when that has none. Returns how many were found (at most
+ * 32 names). Scanning is what costs fuel, and each tributary_event_argument call scans from the
+ * start. */
 static inline int tributary_event_arguments(tributary_span arguments, const char *const *names, int count,
                                             tributary_span *values) {
     tributary_span argument, key, member;
     size_t cursor = 0;
+    uint32_t settled = 0; /* bit i: the first argument named names[i] has been seen */
     int found = 0;
+    if (count < 0 || count > 32) return 0;
     for (int i = 0; i < count; i++) values[i].ptr = 0, values[i].len = 0;
-    while (found < count && tributary_json_array_next(arguments, &cursor, &argument)) {
+    while (settled != (count == 32 ? 0xFFFFFFFFu : (1u << count) - 1) &&
+           tributary_json_array_next(arguments, &cursor, &argument)) {
         tributary_span name = {0, 0}, value = {0, 0};
         size_t at = 0;
         while (tributary_json_object_next(argument, &at, &key, &member)) {
-            if (tributary_span_equals(key, "name")) name = member;
-            else if (tributary_span_equals(key, "value")) value = member;
+            if (name.ptr == 0 && tributary_span_equals(key, "name")) name = member;
+            else if (value.ptr == 0 && tributary_span_equals(key, "value")) value = member;
         }
         for (int i = 0; i < count; i++) {
-            if (values[i].ptr == 0 && value.ptr != 0 && tributary_json_string_equals(name, names[i])) {
+            if (!(settled & (1u << i)) && tributary_json_string_equals(name, names[i])) {
+                settled |= 1u << i;
                 values[i] = value;
-                found++;
-                break;
+                if (value.ptr != 0) found++;
             }
         }
     }

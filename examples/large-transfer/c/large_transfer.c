@@ -40,6 +40,7 @@ TRIBUTARY_EXPORT("handle") int handle(const char *ptr, int len) {
         if (tributary_span_equals(key, "event")) event = member;
         else if (tributary_span_equals(key, "environment")) environment = member;
     }
+    if (!tributary_json_object_ended(input, cursor)) return fail("large-transfer: input is not valid JSON");
     if (event.ptr == 0) return fail("large-transfer: no event (a direct invocation?)");
 
     tributary_span token = {0, 0}, decoded = {0, 0}, removed = {0, 0};
