@@ -21,8 +21,8 @@ public struct ProcessorService: Service {
         public var encoding: RecordEncoding
         /// The most events of recent, not yet finalized blocks kept in memory (about 1.5 KB each),
         /// so that a block's finality transitions and retraction are not normalized and decoded
-        /// again; 0 keeps none. Default: 20,000 (mainnet's blocks from confirmed to finalized
-        /// need more; older ones are then normalized again, as with 0).
+        /// again; 0 keeps none. Default: 20,000 (mainnet's blocks from first sighting to finalized
+        /// need more; the oldest are then normalized again, as with 0).
         public var reusedEvents: Int
 
         /// Creates a configuration; every parameter defaults as documented on its property.

@@ -121,7 +121,7 @@ struct RouterStateMachine {
 }
 
 /// A set that forgets its oldest members past a capacity. A member removed and inserted again may
-/// be forgotten as early as its first insertion would have been.
+/// be forgotten as early as its first insertion would have been, even by the insertion itself.
 struct BoundedSet<Element: Hashable> {
     private var members: Set<Element> = []
     private var order: [Element] = []

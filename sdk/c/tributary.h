@@ -527,8 +527,8 @@ static inline int tributary_event_arguments(tributary_span arguments, const char
     size_t cursor = 0;
     uint32_t settled = 0; /* bit i: the first argument named names[i] has been seen */
     int found = 0;
-    if (count < 0 || count > 32) return 0;
     for (int i = 0; i < count; i++) values[i].ptr = 0, values[i].len = 0;
+    if (count > 32) return 0;
     while (settled != (count == 32 ? 0xFFFFFFFFu : (1u << count) - 1) &&
            tributary_json_array_next(arguments, &cursor, &argument)) {
         tributary_span name = {0, 0}, value = {0, 0};
