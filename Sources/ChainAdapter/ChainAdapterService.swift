@@ -103,6 +103,10 @@ struct ChainFollower {
     private let headGauge: Gauge
     private let processedGauge: Gauge
     private let tailErrors: Counter
+    /// `newHeads` notifications of the next block, by path: appended on the quick path, or left
+    /// to the usual one (the endpoint lagging, another branch, a refused request).
+    private let announcedQuick: Counter
+    private let announcedUsual: Counter
 
     init(
         configuration: ChainAdapterConfiguration, client: ChainRPCClient, log: any EventLog, encoding: RecordEncoding,
@@ -124,6 +128,10 @@ struct ChainFollower {
         headGauge = Gauge(label: "tributary_adapter_head_block", dimensions: chain)
         processedGauge = Gauge(label: "tributary_adapter_processed_block", dimensions: chain)
         tailErrors = Counter(label: "tributary_adapter_tail_errors_total", dimensions: chain)
+        announcedQuick = Counter(
+            label: "tributary_adapter_announced_blocks_total", dimensions: chain + [("path", "quick")])
+        announcedUsual = Counter(
+            label: "tributary_adapter_announced_blocks_total", dimensions: chain + [("path", "usual")])
     }
 
     mutating func run() async throws {
@@ -323,7 +331,13 @@ struct ChainFollower {
             metadata: ["next": "\(next)", "newHeads": "\(configuration.webSocketURL == nil ? "off" : "on")"])
         for await announced in watcher.wakeUps() {
             do {
-                if let announced, announced.number == next, try await appendAnnounced(announced) { continue }
+                if let announced, announced.number == next {
+                    if try await appendAnnounced(announced) {
+                        announcedQuick.increment()
+                        continue
+                    }
+                    announcedUsual.increment()
+                }
                 try await followHead()
             } catch let error as ChainAdapterError where !error.isFatal {
                 tailErrors.increment()
