@@ -200,7 +200,9 @@ struct ChainFollower {
                 }
                 try await appends.submit {
                     _ = try await log.append(
-                        try Self.outgoing(stamped, kind: "block", topic: topic, key: key, encoding: encoding))
+                        try Self.outgoing(
+                            stamped, kind: TributaryRecordHeader.RecordKind.block, topic: topic, key: key,
+                            encoding: encoding))
                 }
                 recordsProduced.increment(by: stamped.count)
                 logsProduced.increment(by: stamped.reduce(0) { $0 + $1.logs.count })
@@ -486,7 +488,7 @@ struct ChainFollower {
             if produced[header.number] == header.hash {
                 record = open[header.number] ?? record  // produced before a restart: not again
             } else {
-                try await produce([record], kind: "block")
+                try await produce([record], kind: TributaryRecordHeader.RecordKind.block)
                 produced[header.number] = header.hash
                 if produced.count > 4 * configuration.reorgWindow {
                     let oldest =
@@ -512,7 +514,7 @@ struct ChainFollower {
             record.removed = true
             return record
         }
-        try await produce(retracted, kind: "retraction")
+        try await produce(retracted, kind: TributaryRecordHeader.RecordKind.retraction)
         for record in records {
             open.removeValue(forKey: record.block.number)
             produced.removeValue(forKey: record.block.number)
@@ -549,7 +551,7 @@ struct ChainFollower {
                 open[transition.number] = record
             }
         }
-        try await produce(records, kind: "status")
+        try await produce(records, kind: TributaryRecordHeader.RecordKind.status)
     }
 
     // MARK: - Helpers

@@ -79,7 +79,8 @@ struct EmittedHistory {
             let bound: UInt64? =
                 chainFinalizes ? finalized : newest.map { $0 > UInt64(window) ? $0 - UInt64(window) : 0 }
             guard let bound else { continue }
-            for (record, kind) in records where kind == "block" && !record.removed && record.block.number <= bound {
+            for (record, kind) in records
+            where kind == TributaryRecordHeader.RecordKind.block && !record.removed && record.block.number <= bound {
                 break reading
             }
         }

@@ -38,7 +38,7 @@ public struct Normalizer: Sendable {
         let blockHash = try Self.hex(block.hash, bytes: 32, field: "block.hash")
         let parentHash = try Self.hex(
             block.parentHash, bytes: 32, field: "block.parentHash", allowEmpty: block.number == 0)
-        let status = record.status == .unspecified ? Tributary_V1_FinalityStatus.pending : record.status
+        let status = Self.status(of: record)
         var seenIndexes = Set<UInt32>()
         var events: [Tributary_V1_CanonicalEvent] = []
         events.reserveCapacity(record.logs.count)
@@ -76,6 +76,11 @@ public struct Normalizer: Sendable {
             events.append(event)
         }
         return Outcome(events: events, decodeFailures: failures)
+    }
+
+    /// The status `record`'s events get: its own, `pending` when unspecified.
+    static func status(of record: Tributary_V1_RawBlockRecord) -> Tributary_V1_FinalityStatus {
+        record.status == .unspecified ? .pending : record.status
     }
 
     /// Checks `0x`-prefixed hex of `bytes` bytes (any even length when `nil`) and lowercases it.

@@ -45,10 +45,8 @@ public struct ProcessorService: Service {
     private let deadLetters = Counter(label: "tributary_dead_letters_total", dimensions: [("topic", "raw-events.dlq")])
     private let decodeFailures = Counter(label: "tributary_processor_decode_failures_total")
     private let eventsReused = Counter(label: "tributary_processor_events_reused_total")
-    /// Each record's headers, by the value of its event status header: for events normalized
-    /// afresh, and for events repeated from the block's kept events.
-    private let freshHeaders: [String: [RecordHeader]]
-    private let repeatHeaders: [String: [RecordHeader]]
+    private let contentTypeHeader: RecordHeader
+    private static let repeatHeader = RecordHeader(name: TributaryRecordHeader.eventRepeat, text: "true")
 
     /// Creates the role over `log`. Logs are decoded with `abis` plus the event ABIs of the
     /// deployed functions, which it follows in `tributary.functions`.
@@ -61,14 +59,7 @@ public struct ProcessorService: Service {
         self.configuration = configuration
         self.abis = abis
         self.logger = logger
-        let contentType = RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)
-        let statuses = ["pending", "confirmed", "finalized", "removed", "unrecognized"]
-        freshHeaders = Dictionary(
-            uniqueKeysWithValues: statuses.map {
-                ($0, [contentType, RecordHeader(name: TributaryRecordHeader.eventStatus, text: $0)])
-            })
-        let repeated = RecordHeader(name: TributaryRecordHeader.eventRepeat, text: "true")
-        repeatHeaders = freshHeaders.mapValues { $0 + [repeated] }
+        contentTypeHeader = RecordHeader(name: RecordEncoding.headerName, text: configuration.encoding.contentType)
     }
 
     public func run() async throws {
@@ -137,9 +128,11 @@ public struct ProcessorService: Service {
                     "chain": "\(raw.block.chainID)", "block": "\(raw.block.number)", "hash": "\(raw.block.hash)",
                     "events": "\(events.count)",
                 ])
-            // Every value eventStatusValue returns is a key.
+            // One set of headers for all of a raw record's events: they share status and origin.
             let status = TributaryRecordHeader.eventStatusValue(status: raw.status, removed: raw.removed)
-            let headers = (kept == nil ? freshHeaders : repeatHeaders)[status]!
+            let headers =
+                [contentTypeHeader, RecordHeader(name: TributaryRecordHeader.eventStatus, text: status)]
+                + (kept == nil ? [] : [Self.repeatHeader])
             let records = try events.map { event in
                 OutgoingRecord(
                     topic: StandardTopic.canonicalEvents.name, key: Array(event.id.utf8),

@@ -36,11 +36,11 @@ struct RecentBlockEvents {
     /// The events of `record`, with its status and `removed`, when `record` is a transition or
     /// retraction (`kind`) of a kept block with as many logs.
     func events(for record: Tributary_V1_RawBlockRecord, kind: String?) -> [Tributary_V1_CanonicalEvent]? {
-        guard kind == "status" || kind == "retraction",
+        guard kind == TributaryRecordHeader.RecordKind.status || kind == TributaryRecordHeader.RecordKind.retraction,
             var events = blocks[BlockKey(chainID: record.block.chainID, hash: record.block.hash)],
             events.count == record.logs.count
         else { return nil }
-        let status = record.status == .unspecified ? Tributary_V1_FinalityStatus.pending : record.status
+        let status = Normalizer.status(of: record)
         for index in events.indices {
             events[index].status = status
             events[index].removed = record.removed

@@ -33,10 +33,14 @@ struct RoutedEvents {
         keys = BoundedSet(capacity: capacity)
         if index.triggers.contains(where: \.readsStatus) {
             skippableStatuses = []
-        } else if index.triggers.allSatisfy({ $0.finality == .instant }) {
-            skippableStatuses = [Array("pending".utf8), Array("confirmed".utf8), Array("finalized".utf8)]
         } else {
-            skippableStatuses = [Array("pending".utf8), Array("confirmed".utf8)]
+            // A finalized record releases held events, so it may be passed over only when nothing holds.
+            let statuses: [Tributary_V1_FinalityStatus] =
+                index.triggers.allSatisfy { $0.finality == .instant }
+                ? [.pending, .confirmed, .finalized]
+                : [.pending, .confirmed]
+            skippableStatuses = Set(
+                statuses.map { Array(TributaryRecordHeader.eventStatusValue(status: $0, removed: false).utf8) })
         }
     }
 

@@ -4,6 +4,15 @@ public enum TributaryRecordHeader {
     /// On `raw-events`: what a record is — `block` (a block's first production, or the same again
     /// after a crash), `status` (a finality transition of a block produced before) or `retraction`.
     public static let recordKind = "tributary-record-kind"
+    /// The values of ``recordKind``.
+    public enum RecordKind {
+        /// A block's first production, or the same again after a crash.
+        public static let block = "block"
+        /// A finality transition of a block produced before.
+        public static let status = "status"
+        /// A retraction of a block produced before.
+        public static let retraction = "retraction"
+    }
     /// On `canonical-events`: where the record stands in its event's life — `pending`, `confirmed`
     /// or `finalized` (the event's status), `removed` (a retraction), or `unrecognized` (a status
     /// this version does not know) — so a consumer can tell without reading the value.
