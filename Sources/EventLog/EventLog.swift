@@ -106,8 +106,20 @@ extension Array where Element == LogRecord {
     /// once they are handled.
     public var nextOffsets: [TopicPartition: Int64] {
         var offsets: [TopicPartition: Int64] = [:]
-        for record in self {
-            offsets[record.topicPartition] = Swift.max(offsets[record.topicPartition] ?? 0, record.offset + 1)
+        // A poll returns a partition's records together: each run of one partition is looked up
+        // once, not once per record (roles commit every batch they handle).
+        var start = 0
+        while start < count {
+            let first = self[start]
+            var next = first.offset + 1
+            var end = start + 1
+            while end < count, self[end].partition == first.partition, self[end].topic == first.topic {
+                next = Swift.max(next, self[end].offset + 1)
+                end += 1
+            }
+            let partition = first.topicPartition
+            offsets[partition] = Swift.max(offsets[partition] ?? 0, next)
+            start = end
         }
         return offsets
     }

@@ -97,7 +97,12 @@ public struct LogRecord: Sendable, Hashable {
     /// The value's encoding as its `content-type` header names it (`RecordEncoding` in
     /// TributaryModel reads it), if it has one.
     public var contentType: String? {
-        headers.last(named: "content-type").flatMap { String(validating: $0, as: UTF8.self) }
+        guard let value = headers.last(named: "content-type") else { return nil }
+        // The values Tributary writes come back as constants: making the string allocates, and
+        // every role reads this header on every record.
+        if value.elementsEqual("application/json".utf8) { return "application/json" }
+        if value.elementsEqual("application/x-protobuf".utf8) { return "application/x-protobuf" }
+        return String(validating: value, as: UTF8.self)
     }
 }
 

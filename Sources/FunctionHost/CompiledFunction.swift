@@ -31,6 +31,8 @@ public final class CompiledFunction: Sendable {
     /// WASI: `argv` (the function's name, then the manifest's arguments) and the environment.
     let arguments: [String]
     let environment: [String: String]
+    /// The environment's members as the function input writes them, written once at deploy.
+    let environmentJSON: [UInt8]
     /// The manifest's `maxConcurrency`: invocations of this function the host runs at once (0: no limit).
     let concurrencyLimit: Int
     /// How instances are reused; nil when each invocation needs a fresh one (``notReusableReason``).
@@ -64,6 +66,7 @@ public final class CompiledFunction: Sendable {
         entry = abi == .wasi ? "_start" : manifest.entry.isEmpty ? "handle" : manifest.entry
         arguments = [name] + manifest.arguments
         environment = manifest.environment
+        environmentJSON = FunctionHostService.environmentJSON(manifest.environment)
         concurrencyLimit = Int(manifest.limits.maxConcurrency)
         let module: Module
         do {

@@ -281,7 +281,7 @@ public struct FunctionHostService: Service {
         }
         switch compiledFunction {
         case .success(let compiled):
-            let input = Self.input(for: request, environment: compiled.environment, eventJSON: eventJSON)
+            let input = Self.input(for: request, environmentJSON: compiled.environmentJSON, eventJSON: eventJSON)
             let invocation = Invocation(
                 record: record, request: request, function: function, compiled: compiled, input: input)
             return .waiting(invocation, attempts: 0)
@@ -358,21 +358,33 @@ public struct FunctionHostService: Service {
     public static func input(
         for request: Tributary_V1_InvocationRequest, environment: [String: String], eventJSON: ArraySlice<UInt8>? = nil
     ) -> [UInt8] {
+        input(for: request, environmentJSON: environmentJSON(environment), eventJSON: eventJSON)
+    }
+
+    /// The members of the input's `environment` object, keys sorted (written once per deployed
+    /// function, not per invocation).
+    static func environmentJSON(_ environment: [String: String]) -> [UInt8] {
+        var json: [UInt8] = []
+        for (index, (name, value)) in environment.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            JSONText.appendString(name, to: &json)
+            json.append(UInt8(ascii: ":"))
+            JSONText.appendString(value, to: &json)
+        }
+        return json
+    }
+
+    static func input(
+        for request: Tributary_V1_InvocationRequest, environmentJSON: [UInt8], eventJSON: ArraySlice<UInt8>?
+    ) -> [UInt8] {
         // Written by hand, keys sorted: a generic JSON writer was the host's largest per-invocation
         // cost, and this runs once per invocation on a worker thread, so it makes no temporaries.
         var json: [UInt8] = []
-        json.reserveCapacity(256 + (eventJSON?.count ?? 1_024))
+        json.reserveCapacity(256 + environmentJSON.count + (eventJSON?.count ?? 1_024))
         json.append(contentsOf: "{\"attempt\":".utf8)
         JSONText.appendDecimal(UInt64(request.attempt), to: &json)
         json.append(contentsOf: ",\"environment\":{".utf8)
-        if !environment.isEmpty {
-            for (index, (name, value)) in environment.sorted(by: { $0.key < $1.key }).enumerated() {
-                if index > 0 { json.append(UInt8(ascii: ",")) }
-                JSONText.appendString(name, to: &json)
-                json.append(UInt8(ascii: ":"))
-                JSONText.appendString(value, to: &json)
-            }
-        }
+        json.append(contentsOf: environmentJSON)
         json.append(contentsOf: "},\"functionName\":".utf8)
         JSONText.appendString(request.functionName, to: &json)
         json.append(contentsOf: ",\"functionVersion\":".utf8)
@@ -461,15 +473,24 @@ final class DeployedFunctions: Sendable {
 final class HostMetrics: Sendable {
     let duration = Timer(label: "tributary_wasm_host_invocation_duration_seconds")
     let fuel = Recorder(label: "tributary_wasm_host_fuel_used")
-    /// One counter per known status, made up front so counting takes no lock.
-    private let byStatus: [Tributary_V1_InvocationStatus: Counter] = Dictionary(
-        uniqueKeysWithValues: Tributary_V1_InvocationStatus.allCases.map { status in
-            (status, Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")]))
-        })
+    /// One counter per known status by raw value, made up front so counting takes no lock and
+    /// no hashing.
+    private let byStatus: [Counter?] = {
+        var counters = [Counter?](
+            repeating: nil, count: (Tributary_V1_InvocationStatus.allCases.map(\.rawValue).max() ?? 0) + 1)
+        for status in Tributary_V1_InvocationStatus.allCases {
+            counters[status.rawValue] = HostMetrics.counter(status)
+        }
+        return counters
+    }()
 
     /// The invocation counter for `status`.
     func invocations(_ status: Tributary_V1_InvocationStatus) -> Counter {
-        byStatus[status]
-            ?? Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")])
+        byStatus.indices.contains(status.rawValue)
+            ? byStatus[status.rawValue] ?? Self.counter(status) : Self.counter(status)
+    }
+
+    private static func counter(_ status: Tributary_V1_InvocationStatus) -> Counter {
+        Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")])
     }
 }

@@ -41,7 +41,8 @@ extension DirectJSON {
     ///
     /// When the event's JSON is returned, the request's event holds only its `id`, its status
     /// and its numbers: the event is checked as fully as ``decodeRequest(_:)`` checks it, but
-    /// its strings are not made (the wasm host needs the id and hands the JSON to the function).
+    /// its strings, topics and decoded arguments are not made (the wasm host needs the id and
+    /// hands the JSON to the function).
     public static func decodeRequestKeepingEvent(
         _ json: [UInt8]
     ) -> (request: Tributary_V1_InvocationRequest, eventJSON: ArraySlice<UInt8>?)? {
@@ -164,17 +165,26 @@ private struct JSONScanner {
 
     private mutating func argument() -> Tributary_V1_DecodedArgument? {
         var argument = Tributary_V1_DecodedArgument()
+        // While checking, nothing is stored: each stored field would allocate the argument's storage.
+        let keep = !checkingOnly
         let complete = readObject { scanner, key, members in
             switch true {
-            case key.is("name", &members, 0): scanner.string().map { argument.name = $0 } != nil
-            case key.is("type", &members, 1): scanner.string().map { argument.type = $0 } != nil
-            case key.is("indexed", &members, 2): scanner.bool().map { argument.indexed = $0 } != nil
-            case key.is("value", &members, 3): scanner.value().map { argument.value = $0 } != nil
-            case key.is("checksummed", &members, 4): scanner.string().map { argument.checksummed = $0 } != nil
+            case key.is("name", &members, 0): Self.read(scanner.string(), keep) { argument.name = $0 }
+            case key.is("type", &members, 1): Self.read(scanner.string(), keep) { argument.type = $0 }
+            case key.is("indexed", &members, 2): Self.read(scanner.bool(), keep) { argument.indexed = $0 }
+            case key.is("value", &members, 3): Self.read(scanner.value(), keep) { argument.value = $0 }
+            case key.is("checksummed", &members, 4): Self.read(scanner.string(), keep) { argument.checksummed = $0 }
             default: false
             }
         }
         return complete ? argument : nil
+    }
+
+    /// Whether `value` was read; hands it to `store` when `keep`.
+    private static func read<Value>(_ value: Value?, _ keep: Bool, _ store: (Value) -> Void) -> Bool {
+        guard let value else { return false }
+        if keep { store(value) }
+        return true
     }
 
     /// A JSON value as `google.protobuf.Value`: strings, booleans, null and lists of those.
@@ -182,22 +192,23 @@ private struct JSONScanner {
         skipWhitespace()
         guard index < bytes.count else { return nil }
         var value = Google_Protobuf_Value()
+        let keep = !checkingOnly  // while checking, the value is read, not made
         switch bytes[index] {
         case UInt8(ascii: "\""):
             guard let text = string() else { return nil }
-            value.stringValue = text
+            if keep { value.stringValue = text }
         case UInt8(ascii: "t"), UInt8(ascii: "f"):
             guard let flag = bool() else { return nil }
-            value.boolValue = flag
+            if keep { value.boolValue = flag }
         case UInt8(ascii: "n"):
             guard literal("null") else { return nil }
-            value.nullValue = .nullValue
+            if keep { value.nullValue = .nullValue }
         case UInt8(ascii: "["):
             guard listDepth < Self.maximumListDepth else { return nil }
             listDepth += 1
             defer { listDepth -= 1 }
             guard let values = array({ $0.value() }) else { return nil }
-            value.listValue = Google_Protobuf_ListValue(values: values)
+            if keep { value.listValue = Google_Protobuf_ListValue(values: values) }
         default: return nil  // numbers and objects: swift-protobuf's parsing rules
         }
         return value
@@ -241,7 +252,8 @@ private struct JSONScanner {
         /// Whether this is `name`; marks the member seen, and the object malformed when it was
         /// seen before.
         func `is`(_ name: StaticString, _ members: inout MemberSet, _ bit: UInt32) -> Bool {
-            guard bytes.count == name.utf8CodeUnitCount,
+            // The first byte tells most names of one length apart without a call to memcmp.
+            guard bytes.count == name.utf8CodeUnitCount, bytes.count > 0, bytes[0] == name.utf8Start[0],
                 memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0
             else { return false }
             if members.seen & (1 << bit) != 0 { members.malformed = true }
@@ -284,13 +296,14 @@ private struct JSONScanner {
         return Key(bytes: UnsafeBufferPointer(rebasing: bytes[start..<end]))
     }
 
+    /// The elements of an array; while `checkingOnly`, they are read and none is kept.
     private mutating func array<Element>(_ element: (inout JSONScanner) -> Element?) -> [Element]? {
         guard consume(UInt8(ascii: "[")) else { return nil }
         var elements: [Element] = []
         if consume(UInt8(ascii: "]")) { return elements }
         repeat {
             guard let next = element(&self) else { return nil }
-            elements.append(next)
+            if !checkingOnly { elements.append(next) }
         } while consume(UInt8(ascii: ","))
         return consume(UInt8(ascii: "]")) ? elements : nil
     }

@@ -149,28 +149,37 @@ public enum DirectJSON {
     /// Appends `bytes` as a quoted base64 string (standard alphabet, padded), as proto3-JSON
     /// writes `bytes` fields.
     static func appendBase64(_ bytes: Data, to json: inout [UInt8]) {
-        json.append(UInt8(ascii: "\""))
-        json.reserveCapacity(json.count + (bytes.count + 2) / 3 * 4 + 1)
-        bytes.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
-            var index = 0
-            while index + 3 <= input.count {
-                let group = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-                json.append(base64Digits[Int(group >> 18)])
-                json.append(base64Digits[Int(group >> 12 & 63)])
-                json.append(base64Digits[Int(group >> 6 & 63)])
-                json.append(base64Digits[Int(group & 63)])
-                index += 3
-            }
-            let rest = input.count - index
-            if rest > 0 {
-                let group = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
-                json.append(base64Digits[Int(group >> 18)])
-                json.append(base64Digits[Int(group >> 12 & 63)])
-                json.append(rest == 2 ? base64Digits[Int(group >> 6 & 63)] : UInt8(ascii: "="))
-                json.append(UInt8(ascii: "="))
+        // Written through pointers into space made at once: appending byte by byte checks the
+        // array's capacity and uniqueness for every byte, and this runs for every result's output.
+        let start = json.count
+        let length = (bytes.count + 2) / 3 * 4
+        json.append(contentsOf: repeatElement(UInt8(ascii: "\""), count: length + 2))
+        json.withUnsafeMutableBufferPointer { output in
+            bytes.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+                base64Digits.withUnsafeBufferPointer { digits in
+                    var index = 0
+                    var at = start + 1
+                    while index + 3 <= input.count {
+                        let group =
+                            UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                        output[at] = digits[Int(group >> 18)]
+                        output[at + 1] = digits[Int(group >> 12 & 63)]
+                        output[at + 2] = digits[Int(group >> 6 & 63)]
+                        output[at + 3] = digits[Int(group & 63)]
+                        index += 3
+                        at += 4
+                    }
+                    let rest = input.count - index
+                    if rest > 0 {
+                        let group = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
+                        output[at] = digits[Int(group >> 18)]
+                        output[at + 1] = digits[Int(group >> 12 & 63)]
+                        output[at + 2] = rest == 2 ? digits[Int(group >> 6 & 63)] : UInt8(ascii: "=")
+                        output[at + 3] = UInt8(ascii: "=")
+                    }
+                }
             }
         }
-        json.append(UInt8(ascii: "\""))
     }
 
     private static let base64Digits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)

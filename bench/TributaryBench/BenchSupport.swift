@@ -38,6 +38,8 @@ struct BenchOptions: Sendable {
     var encoding = "json"
     /// Pipeline: the wasm host's batch size (`--host-batch`); nil for the role's default.
     var hostBatch: Int?
+    /// Wasm: only the host role's rounds (JSON records), for profiling its own work (`--role-only`).
+    var roleOnly = false
     var seconds = 10
 
     init(arguments: [String]) {
@@ -61,6 +63,7 @@ struct BenchOptions: Sendable {
             case "--staged-block-ms": stagedBlockMilliseconds = iterator.next().flatMap(Int.init) ?? 250
             case "--durability-normal": normalDurability = true
             case "--encoding": encoding = iterator.next() ?? encoding
+            case "--role-only": roleOnly = true
             case "--host-batch": hostBatch = iterator.next().flatMap(Int.init).map { max(1, $0) }
             case "--seconds": seconds = iterator.next().flatMap(Int.init) ?? seconds
             default: print("ignoring unknown option \(argument)")

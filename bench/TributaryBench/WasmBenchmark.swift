@@ -28,11 +28,17 @@ enum WasmBenchmark {
         print(
             "output: \(String(decoding: first.output, as: UTF8.self)) (status \(first.status), fuel \(first.fuelUsed))")
 
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if options.roleOnly {
+            for _ in 1...options.rounds {
+                _ = try await hostRole(module: Array(module), count: count, workers: cores, encoding: .json)
+            }
+            return
+        }
         let memoryBefore = residentMemoryMiB()
         let single = await measure("runtime, 1 worker", records: count) {
             for _ in 0..<count { _ = runtime.execute(function, input: input) }
         }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
         let pooled = {
             await measure("runtime, \(cores) workers (threads)", records: count) {
                 let group = DispatchGroup()

@@ -42,7 +42,7 @@ case "all":
     try await ProcessorBenchmark.run(options)
 default:
     print(
-        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|backfill|wasm|gateway-fanout|pipeline|all] [--records N] [--soak-records N] [--blocks N] [--rounds N] [--txs-per-block N] [--invocations N] [--clients N --rate R [--filtered] [--naive]] [--seconds S]"
+        "usage: tributary-bench [embedded|kafka|kafka-memory|kafka-latency|processor|router|backfill|wasm|gateway-fanout|pipeline|all] [--records N] [--soak-records N] [--blocks N] [--rounds N] [--txs-per-block N] [--invocations N [--role-only]] [--clients N --rate R [--filtered] [--naive]] [--seconds S]"
     )
     exit(2)
 }
