@@ -486,7 +486,9 @@ final class HostMetrics: Sendable {
 
     /// The invocation counter for `status`.
     func invocations(_ status: Tributary_V1_InvocationStatus) -> Counter {
-        byStatus.indices.contains(status.rawValue)
+        // An unrecognized status may share a known one's raw value; it gets a counter of its own.
+        if case .UNRECOGNIZED = status { return Self.counter(status) }
+        return byStatus.indices.contains(status.rawValue)
             ? byStatus[status.rawValue] ?? Self.counter(status) : Self.counter(status)
     }
 
