@@ -473,26 +473,15 @@ final class DeployedFunctions: Sendable {
 final class HostMetrics: Sendable {
     let duration = Timer(label: "tributary_wasm_host_invocation_duration_seconds")
     let fuel = Recorder(label: "tributary_wasm_host_fuel_used")
-    /// One counter per known status by raw value, made up front so counting takes no lock and
-    /// no hashing.
-    private let byStatus: [Counter?] = {
-        var counters = [Counter?](
-            repeating: nil, count: (Tributary_V1_InvocationStatus.allCases.map(\.rawValue).max() ?? 0) + 1)
-        for status in Tributary_V1_InvocationStatus.allCases {
-            counters[status.rawValue] = HostMetrics.counter(status)
-        }
-        return counters
-    }()
+    /// One counter per known status, made up front so counting takes no lock.
+    private let byStatus: [Tributary_V1_InvocationStatus: Counter] = Dictionary(
+        uniqueKeysWithValues: Tributary_V1_InvocationStatus.allCases.map { status in
+            (status, Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")]))
+        })
 
     /// The invocation counter for `status`.
     func invocations(_ status: Tributary_V1_InvocationStatus) -> Counter {
-        // An unrecognized status may share a known one's raw value; it gets a counter of its own.
-        if case .UNRECOGNIZED = status { return Self.counter(status) }
-        return byStatus.indices.contains(status.rawValue)
-            ? byStatus[status.rawValue] ?? Self.counter(status) : Self.counter(status)
-    }
-
-    private static func counter(_ status: Tributary_V1_InvocationStatus) -> Counter {
-        Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")])
+        byStatus[status]
+            ?? Counter(label: "tributary_wasm_host_invocations_total", dimensions: [("status", "\(status)")])
     }
 }
