@@ -63,9 +63,6 @@ final class Subscriber: Sendable {
     private struct Position {
         /// Per partition (index), the next offset not yet seen.
         var offsets: [Int64]
-        /// The cursor text after the last queued message: where a client resumes to get the
-        /// next one again (records filtered out in between are simply read and skipped again).
-        var lastCursor: String
     }
 
     let subscription: StreamSubscription
@@ -83,7 +80,7 @@ final class Subscriber: Sendable {
         // Topics number their partitions from 0.
         let count = (cursor.offsets.keys.max() ?? -1) + 1
         let offsets = (0..<count).map { cursor.offsets[$0] ?? 0 }
-        position = Mutex(Position(offsets: offsets, lastCursor: cursor.text))
+        position = Mutex(Position(offsets: offsets))
     }
 
     var isOpen: Bool { open.load(ordering: .relaxed) }
@@ -132,10 +129,8 @@ final class Subscriber: Sendable {
         // subscriber, and on several threads).
         for index in items.indices {
             guard isOpen else { return false }  // unsubscribed: nothing more after `unsubscribed`
-            guard let (message, frame, before) = message(for: items, index, in: round) else { continue }
-            guard
-                queue.push(message, frame: frame, subscription: subscription.id, cursorBefore: before, round: round)
-            else {
+            guard let message = message(for: items, index, in: round) else { continue }
+            guard queue.push(message, round: round) else {
                 close()
                 return false
             }
@@ -148,8 +143,8 @@ final class Subscriber: Sendable {
     func deliverCatchingUp(_ items: [StreamItem]) async -> Bool {
         for index in items.indices {
             guard isOpen else { return false }
-            guard let (message, _, before) = message(for: items, index) else { continue }
-            guard await queue.pushWhenRoom(message, subscription: subscription.id, cursorBefore: before) else {
+            guard let message = message(for: items, index) else { continue }
+            guard await queue.pushWhenRoom(message) else {
                 close()
                 return false
             }
@@ -157,14 +152,13 @@ final class Subscriber: Sendable {
         return true
     }
 
-    /// The message for item `index` of `items`, its frame if it was made for many, and the
-    /// cursor before it; nil when the item is behind this subscription or filtered out. Within a
-    /// `round`, a subscription whose id and position match one already served this item gets the
-    /// same message instead of a copy of its own.
-    private func message(
-        for items: [StreamItem], _ index: Int, in round: DeliveryRound? = nil
-    ) -> ([UInt8], ByteBuffer?, String)? {
-        position.withLock { position -> ([UInt8], ByteBuffer?, String)? in
+    /// The message for item `index` of `items`; nil when the item is behind this subscription or
+    /// filtered out. Within a `round`, a subscription whose id and position match one already
+    /// served this item gets the same message instead of a copy of its own. Its drop cursor is
+    /// the position just before the item: resuming there gets the item first (records filtered
+    /// out before it are read and skipped again).
+    private func message(for items: [StreamItem], _ index: Int, in round: DeliveryRound? = nil) -> QueuedMessage? {
+        position.withLock { position -> QueuedMessage? in
             let partition = items[index].partition
             let offset = items[index].offset
             while position.offsets.count <= partition { position.offsets.append(0) }
@@ -172,19 +166,19 @@ final class Subscriber: Sendable {
             position.offsets[partition] = offset + 1
             guard items[index].isReadable, wantsEverything || subscription.wants(items[index].decoded)
             else { return nil }
-            let before = position.lastCursor
             let shared = round?.messages(ofItem: index)
             if let made = shared?.message(subscription: subscription.id, offsets: position.offsets) {
-                position.lastCursor = made.cursor
-                return (made.bytes, made.frame, before)
+                return made.take()
             }
-            let after = Self.cursorText(position.offsets)
-            let message = StreamMessages.item(
-                subscription.stream, subscription: subscription.id, cursor: after, payload: items[index].payload)
-            position.lastCursor = String(decoding: after, as: UTF8.self)
-            shared?.keep(
-                message, cursor: position.lastCursor, subscription: subscription.id, offsets: position.offsets)
-            return (message, nil, before)
+            var before = position.offsets
+            before[partition] = offset
+            let message = QueuedMessage(
+                bytes: StreamMessages.item(
+                    subscription.stream, subscription: subscription.id, cursor: Self.cursorText(position.offsets),
+                    payload: items[index].payload),
+                subscription: subscription.id, cursorBefore: String(decoding: Self.cursorText(before), as: UTF8.self))
+            shared?.keep(message, offsets: position.offsets)
+            return message
         }
     }
 
@@ -412,19 +406,29 @@ final class Fanout: Sendable {
 final class DeliveryRound {
     final class ItemMessages {
         final class Made {
-            let subscription: String
             let offsets: [Int64]
-            let cursor: String
-            let bytes: [UInt8]
-            /// The message as a WebSocket frame, made when a second subscriber takes the message
-            /// (a message nobody shares is framed by its own drain, or never, for SSE).
-            private(set) lazy var frame: ByteBuffer = ChannelDrain.frame(bytes)
+            /// The message as first made; once a second subscriber takes it, the same with its
+            /// WebSocket frame, which that subscriber and every later one share (a message
+            /// nobody shares is framed by its own drain, or never, for SSE).
+            private var shared: QueuedMessage
+            private var taken = 1
 
-            init(subscription: String, offsets: [Int64], cursor: String, bytes: [UInt8]) {
-                self.subscription = subscription
+            init(_ message: QueuedMessage, offsets: [Int64]) {
                 self.offsets = offsets
-                self.cursor = cursor
-                self.bytes = bytes
+                shared = message
+            }
+
+            var subscription: String { shared.subscription }
+
+            /// The message for one more subscriber.
+            func take() -> QueuedMessage {
+                if taken == 1 {
+                    shared = QueuedMessage(
+                        bytes: shared.bytes, frame: ChannelDrain.frame(shared.bytes), subscription: shared.subscription,
+                        cursorBefore: shared.cursorBefore)
+                }
+                taken += 1
+                return shared
             }
         }
         private var bySubscription: [String: Made] = [:]
@@ -444,10 +448,11 @@ final class DeliveryRound {
             return made
         }
 
-        /// Keeps a message for the next subscriber with the same id and position.
-        func keep(_ bytes: [UInt8], cursor: String, subscription: String, offsets: [Int64]) {
-            let made = Made(subscription: subscription, offsets: offsets, cursor: cursor, bytes: bytes)
-            bySubscription[subscription] = made
+        /// Keeps a message, taken by the subscriber that made it, for the next subscriber with the
+        /// same id and position.
+        func keep(_ message: QueuedMessage, offsets: [Int64]) {
+            let made = Made(message, offsets: offsets)
+            bySubscription[message.subscription] = made
             last = made
         }
 
@@ -460,7 +465,7 @@ final class DeliveryRound {
     let now = ContinuousClock.now
     private var items: [ItemMessages?]
     /// Drains to schedule, by event loop (a handful of loops: searched in order).
-    private var drains: [(loop: any EventLoop, queues: [(any DrainTarget, OutboundQueue)])] = []
+    private var drains: [(loop: any EventLoop, queues: [OutboundQueue])] = []
 
     init(items count: Int) {
         items = Array(repeating: nil, count: count)
@@ -476,12 +481,11 @@ final class DeliveryRound {
     }
 
     /// Keeps a drain for ``scheduleDrains()``.
-    func scheduleLater(_ target: any DrainTarget, _ queue: OutboundQueue) {
-        let loop = target.eventLoop
+    func scheduleLater(_ queue: OutboundQueue, on loop: any EventLoop) {
         if let index = drains.firstIndex(where: { $0.loop === loop }) {
-            drains[index].queues.append((target, queue))
+            drains[index].queues.append(queue)
         } else {
-            drains.append((loop, [(target, queue)]))
+            drains.append((loop, [queue]))
         }
     }
 
@@ -489,7 +493,7 @@ final class DeliveryRound {
     func scheduleDrains() {
         for (loop, queues) in drains {
             loop.execute {
-                for (target, queue) in queues { target.run(queue) }
+                for queue in queues { queue.runDrain() }
             }
         }
         drains = []

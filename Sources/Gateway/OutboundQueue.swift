@@ -8,16 +8,13 @@ import Synchronization
 /// Replayed history is paced instead (its reader waits for room), and control messages
 /// (`subscribed`, `pong`, `error`, heartbeats) never count and are never dropped.
 final class OutboundQueue: Sendable {
+    /// A queued message: the stream message, shared by every queue that holds it, and when and
+    /// how this queue took it.
     struct Message: Sendable {
-        let bytes: [UInt8]
-        /// The message as a WebSocket frame, when it was made once for many connections.
-        let frame: ByteBuffer?
+        let shared: QueuedMessage
         let queuedAt: ContinuousClock.Instant
         /// Whether the slow-consumer limits apply to it (a live message).
         let live: Bool
-        /// The subscription it belongs to and the cursor that gets it again, for drop notices.
-        let subscription: String
-        let cursorBefore: String
     }
 
     enum Next: Sendable {
@@ -27,15 +24,9 @@ final class OutboundQueue: Sendable {
         case closed
     }
 
-    /// A message taken to be written: its bytes, and its frame if one was made already.
-    struct Outgoing {
-        let bytes: [UInt8]
-        let frame: ByteBuffer?
-    }
-
     /// What a drain takes: messages, or the queue's end.
     enum Taken {
-        case messages([Outgoing])
+        case messages([QueuedMessage])
         /// `.overflowed` or `.closed`.
         case ended(Next)
     }
@@ -63,8 +54,12 @@ final class OutboundQueue: Sendable {
 
         var count: Int { messages.count - head }
 
-        /// The oldest queued live message's index.
-        var oldestLive: Int? { live == 0 ? nil : messages[head...].firstIndex(where: \.live) }
+        /// The oldest queued live message's index (nearly always the head: checked first).
+        var oldestLive: Int? {
+            guard live > 0 else { return nil }
+            if head < messages.count, messages[head].live { return head }
+            return messages[head...].firstIndex(where: \.live)
+        }
 
         /// Whether the live messages waiting exceed the count or the age limit.
         func overLimits(now: ContinuousClock.Instant, capacity: Int, maxAge: Duration) -> Bool {
@@ -84,16 +79,16 @@ final class OutboundQueue: Sendable {
         /// Takes up to `limit` messages (drop notices first); nil when there is nothing to send.
         mutating func take(limit: Int) -> Taken? {
             if overflowed { return .ended(.overflowed) }
-            var batch: [Outgoing] = dropped.sorted { $0.key < $1.key }.map { subscription, entry in
-                Outgoing(
-                    bytes: StreamMessages.dropped(subscription: subscription, count: entry.count, cursor: entry.cursor),
-                    frame: nil)
+            var batch: [QueuedMessage] = dropped.sorted { $0.key < $1.key }.map { subscription, entry in
+                QueuedMessage(
+                    control: StreamMessages.dropped(
+                        subscription: subscription, count: entry.count, cursor: entry.cursor))
             }
             dropped = [:]
             let end = min(messages.count, head + max(0, limit - batch.count))
             batch.reserveCapacity(batch.count + end - head)
             for index in head..<end {
-                batch.append(Outgoing(bytes: messages[index].bytes, frame: messages[index].frame))
+                batch.append(messages[index].shared)
                 if messages[index].live { live -= 1 }
             }
             head = end
@@ -129,6 +124,8 @@ final class OutboundQueue: Sendable {
     /// Where messages go when they are written from the connection's event loop (WebSocket)
     /// instead of taken by a task (``next(limit:)``, SSE).
     private let drainTarget: (any DrainTarget)?
+    /// Its event loop, read once.
+    private let drainLoop: (any EventLoop)?
 
     init(
         capacity: Int, maxAge: Duration, action: GatewayConfiguration.SlowConsumerAction,
@@ -138,30 +135,29 @@ final class OutboundQueue: Sendable {
         self.maxAge = maxAge
         self.action = action
         self.drainTarget = drainTarget
+        drainLoop = drainTarget?.eventLoop
     }
 
-    /// Queues a live message of `subscription`; `cursorBefore` is where a client would resume to
-    /// get it again if it is dropped. Returns false once the queue is closed.
-    /// With `round`, a drain this push needs is left to the round, which schedules its drains
-    /// together, one hop per event loop.
+    /// Runs this queue's drain; on its event loop (``DeliveryRound/scheduleDrains()``).
+    func runDrain() {
+        drainTarget?.run(self)
+    }
+
+    /// Queues a live message. Returns false once the queue is closed. With `round`, a drain this
+    /// push needs is left to the round, which schedules its drains together, one hop per event
+    /// loop.
     @discardableResult
-    func push(
-        _ bytes: [UInt8], frame: ByteBuffer? = nil, subscription: String, cursorBefore: String,
-        round: DeliveryRound? = nil
-    ) -> Bool {
-        append(bytes, frame: frame, live: true, subscription: subscription, cursorBefore: cursorBefore, round: round)
+    func push(_ message: QueuedMessage, round: DeliveryRound? = nil) -> Bool {
+        append(message, live: true, round: round)
     }
 
     /// Queues a control message: never counted against the limits, never dropped.
     @discardableResult
     func pushControl(_ bytes: [UInt8]) -> Bool {
-        append(bytes, live: false, subscription: "", cursorBefore: "")
+        append(QueuedMessage(control: bytes), live: false)
     }
 
-    private func append(
-        _ bytes: [UInt8], frame: ByteBuffer? = nil, live: Bool, subscription: String, cursorBefore: String,
-        round: DeliveryRound? = nil
-    ) -> Bool {
+    private func append(_ message: QueuedMessage, live: Bool, round: DeliveryRound? = nil) -> Bool {
         let now = round?.now ?? ContinuousClock.now
         var scheduleDrain = false
         var endWaiter: CheckedContinuation<Next, Never>?
@@ -183,7 +179,7 @@ final class OutboundQueue: Sendable {
                 case .dropOldest:
                     while state.overLimits(now: now, capacity: capacity, maxAge: maxAge), let oldest = state.oldestLive
                     {
-                        let dropped = state.messages[oldest]
+                        let dropped = state.messages[oldest].shared
                         if oldest == state.head { state.head += 1 } else { state.messages.remove(at: oldest) }
                         state.live -= 1
                         drops.increment()
@@ -194,11 +190,7 @@ final class OutboundQueue: Sendable {
                     }
                 }
             }
-            state.messages.append(
-                Message(
-                    bytes: bytes, frame: frame, queuedAt: now, live: live, subscription: subscription,
-                    cursorBefore: cursorBefore)
-            )
+            state.messages.append(Message(shared: message, queuedAt: now, live: live))
             if live { state.live += 1 }
             let waiter = state.waiter
             state.waiter = nil
@@ -209,21 +201,21 @@ final class OutboundQueue: Sendable {
         waiting.forEach { $0.resume() }
         endWaiter?.resume(returning: .overflowed)
         if scheduleDrain, let drainTarget {
-            if let round { round.scheduleLater(drainTarget, self) } else { drainTarget.schedule(self) }
+            if let round, let drainLoop { round.scheduleLater(self, on: drainLoop) } else { drainTarget.schedule(self) }
         }
         return open
     }
 
     /// Queues a replayed message once the queue has room: history is read at the client's pace.
     /// Returns false once the queue is closed or the task is cancelled.
-    func pushWhenRoom(_ bytes: [UInt8], subscription: String, cursorBefore: String) async -> Bool {
+    func pushWhenRoom(_ message: QueuedMessage) async -> Bool {
         while !Task.isCancelled {
             let full: Bool? = state.withLock { state in
                 if state.closed { return nil }
                 return state.count >= capacity
             }
             guard let full else { return false }
-            if !full { return append(bytes, live: false, subscription: subscription, cursorBefore: cursorBefore) }
+            if !full { return append(message, live: false) }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
                     let wait = state.withLock { state in
@@ -310,7 +302,7 @@ final class OutboundQueue: Sendable {
     /// schedules another drain), when the connection cannot take more (the drain stays scheduled:
     /// the target drains again once it can, and the slow-consumer limits see what waits), or at
     /// the end (overflow or close), which ``ended()`` then returns.
-    func drain(limit: Int, canWrite: () -> Bool, write: ([Outgoing]) -> Void) {
+    func drain(limit: Int, canWrite: () -> Bool, write: ([QueuedMessage]) -> Void) {
         while canWrite() {
             let (taken, endWaiter) = state.withLock { state -> (Taken?, CheckedContinuation<Next, Never>?) in
                 let taken = state.take(limit: limit)
@@ -379,5 +371,29 @@ extension DrainTarget {
     /// Runs the queue's drain on the connection's event loop, soon.
     func schedule(_ queue: OutboundQueue) {
         eventLoop.execute { run(queue) }
+    }
+}
+
+/// A stream message as queues hold it: its bytes, its WebSocket frame when it was made once for
+/// many connections, and what a drop notice needs. One object for every queue that holds the
+/// message, so queuing it costs one reference count, not one per field (the shared tail queues
+/// each message for thousands of connections, whose drains release it on other threads).
+final class QueuedMessage: Sendable {
+    let bytes: [UInt8]
+    let frame: ByteBuffer?
+    /// The subscription it belongs to and the cursor that gets it again, for drop notices.
+    let subscription: String
+    let cursorBefore: String
+
+    init(bytes: [UInt8], frame: ByteBuffer? = nil, subscription: String, cursorBefore: String) {
+        self.bytes = bytes
+        self.frame = frame
+        self.subscription = subscription
+        self.cursorBefore = cursorBefore
+    }
+
+    /// A control message or notice: no subscription's data.
+    convenience init(control bytes: [UInt8]) {
+        self.init(bytes: bytes, subscription: "", cursorBefore: "")
     }
 }

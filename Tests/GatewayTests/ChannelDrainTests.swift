@@ -60,13 +60,13 @@ import Testing
         let drain = ChannelDrain(channel: channel, batched: false)
         let queue = OutboundQueue(capacity: 10, maxAge: .seconds(60), action: .close, drainTarget: drain)
         try drain.installOnLoop(draining: queue)  // the embedded loop runs on the test's thread
-        queue.push(Array("first".utf8), subscription: "s", cursorBefore: "")
+        queue.push(QueuedMessage(bytes: Array("first".utf8), subscription: "s", cursorBefore: ""))
         channel.embeddedEventLoop.run()
         #expect(try Self.written(channel) == [0x81, 5] + Array("first".utf8))
 
         let close = WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(bytes: [0x03, 0xE8]))
         try await channel.writeAndFlush(close).get()
-        queue.push(Array("second".utf8), subscription: "s", cursorBefore: "")
+        queue.push(QueuedMessage(bytes: Array("second".utf8), subscription: "s", cursorBefore: ""))
         channel.embeddedEventLoop.run()
         #expect(try Self.written(channel) == [0x88, 2, 0x03, 0xE8], "the close frame, and nothing after it")
         _ = try? await channel.close().get()

@@ -354,7 +354,9 @@ import WSClient
 @Suite struct OutboundQueueTests {
     @Test func dropOldestKeepsTheNewestAndTellsTheClient() async {
         let queue = OutboundQueue(capacity: 3, maxAge: .seconds(60), action: .dropOldest)
-        for index in 0..<5 { queue.push(Array("m\(index)".utf8), subscription: "s", cursorBefore: "0-\(index)") }
+        for index in 0..<5 {
+            queue.push(QueuedMessage(bytes: Array("m\(index)".utf8), subscription: "s", cursorBefore: "0-\(index)"))
+        }
         guard case .messages(let batch) = await queue.next(limit: 10) else {
             Issue.record("expected messages")
             return
@@ -379,9 +381,10 @@ import WSClient
         async let end = queue.ended()  // structured: a time-limit cancellation ends it
         try await Task.sleep(for: .milliseconds(100))
         #expect(
-            queue.push([1], subscription: "s", cursorBefore: "") && queue.push([2], subscription: "s", cursorBefore: "")
+            queue.push(QueuedMessage(bytes: [1], subscription: "s", cursorBefore: ""))
+                && queue.push(QueuedMessage(bytes: [2], subscription: "s", cursorBefore: ""))
         )
-        #expect(!queue.push([3], subscription: "s", cursorBefore: ""))
+        #expect(!queue.push(QueuedMessage(bytes: [3], subscription: "s", cursorBefore: "")))
         guard case .overflowed = await end else {
             Issue.record("expected the overflow to end the queue")
             return
@@ -399,18 +402,18 @@ import WSClient
     @Test func closeEndsTheStreamWhenTheClientLagsByCountOrAge() async throws {
         let byCount = OutboundQueue(capacity: 2, maxAge: .seconds(60), action: .close)
         #expect(
-            byCount.push([1], subscription: "s", cursorBefore: "")
-                && byCount.push([2], subscription: "s", cursorBefore: ""))
-        #expect(!byCount.push([3], subscription: "s", cursorBefore: ""))
+            byCount.push(QueuedMessage(bytes: [1], subscription: "s", cursorBefore: ""))
+                && byCount.push(QueuedMessage(bytes: [2], subscription: "s", cursorBefore: "")))
+        #expect(!byCount.push(QueuedMessage(bytes: [3], subscription: "s", cursorBefore: "")))
         guard case .overflowed = await byCount.next(limit: 10) else {
             Issue.record("expected overflow")
             return
         }
         let byAge = OutboundQueue(capacity: 100, maxAge: .milliseconds(50), action: .close)
-        #expect(byAge.push([1], subscription: "s", cursorBefore: ""))
+        #expect(byAge.push(QueuedMessage(bytes: [1], subscription: "s", cursorBefore: "")))
         try await Task.sleep(for: .milliseconds(120))
         #expect(byAge.pushControl([9]), "control messages never trip the limits")
-        #expect(!byAge.push([2], subscription: "s", cursorBefore: ""))
+        #expect(!byAge.push(QueuedMessage(bytes: [2], subscription: "s", cursorBefore: "")))
     }
 }
 
@@ -481,5 +484,28 @@ import WSClient
         #expect(widerTexts.last?.contains(#""cursor":"0-6.1-8.2-3""#) == true, "\(widerTexts)")
         // Each subscriber resumes where its last message says.
         for subscriber in [first, second, other, ahead] { #expect(subscriber.cursor.offsets == [0: 6, 1: 8]) }
+    }
+
+    /// A shared message dropped for a slow client carries the cursor just before its item: the
+    /// drop notice sends the client back to the first message it missed.
+    @Test func aDroppedSharedMessageSendsTheClientBackToItsItem() async throws {
+        let items = [
+            try Self.item(partition: 0, offset: 5, block: 10), try Self.item(partition: 1, offset: 7, block: 11),
+            try Self.item(partition: 0, offset: 6, block: 12),
+        ]
+        let start: [Int: Int64] = [0: 5, 1: 7]
+        let (peer, _) = try Self.subscriber("s", offsets: start)
+        let slowQueue = OutboundQueue(capacity: 1, maxAge: .seconds(60), action: .dropOldest)
+        let slow = Subscriber(
+            subscription: try StreamSubscription(id: "s", fields: ["stream": "events"]), queue: slowQueue,
+            from: StreamCursor(offsets: start))
+        let round = DeliveryRound(items: items.count)
+        // The peer makes each message; the slow subscriber takes the shared ones.
+        #expect(peer.deliver(items, in: round) && slow.deliver(items, in: round))
+        let texts = await Self.messages(slowQueue).map { String(decoding: $0, as: UTF8.self) }
+        #expect(texts.count == 2, "\(texts)")
+        #expect(texts.first?.contains(#""type":"dropped""#) == true && texts.first?.contains(#""count":2"#) == true)
+        #expect(texts.first?.contains(#""cursor":"0-5.1-7""#) == true, "\(texts)")
+        #expect(texts.last?.contains(#""cursor":"0-7.1-8""#) == true, "\(texts)")
     }
 }
