@@ -262,6 +262,27 @@ struct DirectJSONTests {
         }
     }
 
+    @Test("a string's quote, escape, control character or non-ASCII byte is found wherever it stands in a word")
+    func specialBytesAtEveryPosition() throws {
+        var request = Tributary_V1_InvocationRequest()
+        request.invocationID = "i-1"
+        request.event.id = "eip155:1:0xab:0"
+        request.event.address = "PLACEHOLDER"
+        let written = String(decoding: try RecordEncoding.json.encode(request), as: UTF8.self)
+        // JSON source text: escapes, a raw control character (not JSON), non-ASCII, and DEL.
+        for special in [#"\""#, #"\\"#, #"\u0001"#, "\u{01}", "\u{1F}", "é", "\u{7F}", "\""] {
+            for position in 0..<20 {
+                let value = String(repeating: "a", count: position) + special + String(repeating: "b", count: 9)
+                let bytes = Array(written.replacingOccurrences(of: "PLACEHOLDER", with: value).utf8)
+                let reference = try? Tributary_V1_InvocationRequest(jsonUTF8Bytes: bytes)
+                let direct = DirectJSON.decodeRequest(bytes)
+                let kept = DirectJSON.decodeRequestKeepingEvent(bytes)
+                #expect(direct == reference, "\(special) at \(position)")
+                #expect((kept == nil) == (direct == nil), "\(special) at \(position)")
+            }
+        }
+    }
+
     @Test("invalid UTF-8 in an event's string is refused whether the event is kept as bytes or read")
     func invalidUTF8IsRefusedWhenKeepingTheEvent() throws {
         var request = Tributary_V1_InvocationRequest()
