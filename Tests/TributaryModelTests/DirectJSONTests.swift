@@ -262,12 +262,18 @@ struct DirectJSONTests {
         }
     }
 
-    @Test("a string's quote, escape, control character or non-ASCII byte is found wherever it stands in a word")
-    func specialBytesAtEveryPosition() throws {
+    /// A small invocation request whose event has `address`.
+    static func request(address: String) -> Tributary_V1_InvocationRequest {
         var request = Tributary_V1_InvocationRequest()
         request.invocationID = "i-1"
         request.event.id = "eip155:1:0xab:0"
-        request.event.address = "PLACEHOLDER"
+        request.event.address = address
+        return request
+    }
+
+    @Test("a string's quote, escape, control character or non-ASCII byte is found wherever it stands in a word")
+    func specialBytesAtEveryPosition() throws {
+        let request = Self.request(address: "PLACEHOLDER")
         let written = String(decoding: try RecordEncoding.json.encode(request), as: UTF8.self)
         // JSON source text: escapes, a raw control character (not JSON), non-ASCII, and DEL.
         for special in [#"\""#, #"\\"#, #"\u0001"#, "\u{01}", "\u{1F}", "é", "\u{7F}", "\""] {
@@ -285,10 +291,7 @@ struct DirectJSONTests {
 
     @Test("invalid UTF-8 in an event's string is refused whether the event is kept as bytes or read")
     func invalidUTF8IsRefusedWhenKeepingTheEvent() throws {
-        var request = Tributary_V1_InvocationRequest()
-        request.invocationID = "i-1"
-        request.event.id = "eip155:1:0xab:0"
-        request.event.address = "0xé"
+        let request = Self.request(address: "0xé")
         var bytes = try RecordEncoding.json.encode(request)
         #expect(DirectJSON.decodeRequestKeepingEvent(bytes)?.eventJSON != nil)
         let accent = try #require(bytes.firstIndex(of: 0xC3))
