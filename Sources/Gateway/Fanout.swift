@@ -155,8 +155,8 @@ final class Subscriber: Sendable {
     /// The message for item `index` of `items`; nil when the item is behind this subscription or
     /// filtered out. Within a `round`, a subscription whose id and position match one already
     /// served this item gets the same message instead of a copy of its own. Its drop cursor is
-    /// the position just before the item: resuming there gets the item first (records filtered
-    /// out before it are read and skipped again).
+    /// the position just before the item: resuming there gets the item first and everything after
+    /// it (the same for every subscription that shares the message).
     private func message(for items: [StreamItem], _ index: Int, in round: DeliveryRound? = nil) -> QueuedMessage? {
         position.withLock { position -> QueuedMessage? in
             let partition = items[index].partition
