@@ -411,7 +411,6 @@ final class DeliveryRound {
             /// WebSocket frame, which that subscriber and every later one share (a message
             /// nobody shares is framed by its own drain, or never, for SSE).
             private var shared: QueuedMessage
-            private var taken = 1
 
             init(_ message: QueuedMessage, offsets: [Int64]) {
                 self.offsets = offsets
@@ -422,12 +421,11 @@ final class DeliveryRound {
 
             /// The message for one more subscriber.
             func take() -> QueuedMessage {
-                if taken == 1 {
+                if shared.frame == nil {
                     shared = QueuedMessage(
                         bytes: shared.bytes, frame: ChannelDrain.frame(shared.bytes), subscription: shared.subscription,
                         cursorBefore: shared.cursorBefore)
                 }
-                taken += 1
                 return shared
             }
         }

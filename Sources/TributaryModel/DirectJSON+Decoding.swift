@@ -324,7 +324,7 @@ private struct JSONScanner {
         index += 1
         let start = index
         var ascii = true
-        index = plainASCIIEnd(from: index)
+        index = plainASCIIWordsEnd(from: index)
         // Most strings (hex, ids, names) have no escapes: validated and copied in one step.
         while index < bytes.count {
             let byte = bytes[index]
@@ -369,32 +369,27 @@ private struct JSONScanner {
         return nil
     }
 
-    /// The index of the first byte from `start` on that is a quote, a backslash, a control
-    /// character or not ASCII; `bytes.count` when there is none. Eight bytes at a time: strings
-    /// (hashes, addresses, data) are most of a record, and nearly all of their bytes are plain.
-    private func plainASCIIEnd(from start: Int) -> Int {
+    /// How far the plain bytes from `start` on go, eight at a time: every byte before the
+    /// returned index is ASCII and neither a quote, a backslash nor a control character; the
+    /// caller's byte loop reads on from there. Strings (hashes, addresses, data) are most of a
+    /// record, and nearly all of their bytes are plain.
+    private func plainASCIIWordsEnd(from start: Int) -> Int {
         var index = start
-        if let base = bytes.baseAddress {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highBits: UInt64 = 0x8080_8080_8080_8080
-            while index + 8 <= bytes.count {
-                let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-                // A byte's high bit is set in `x &- ones & ~x` where a byte of x is zero, in
-                // `word &- 0x20 * ones` where a byte of an all-ASCII word is below 0x20, and in
-                // `word` where a byte is not ASCII. A borrow can only mark bytes after the first
-                // special one, so the word is then read byte by byte below.
-                let quote = word ^ (ones &* 0x22)
-                let backslash = word ^ (ones &* 0x5C)
-                let special =
-                    ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (word &- ones &* 0x20) | word
-                if special & highBits != 0 { break }
-                index += 8
-            }
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
-            index += 1
+        guard let base = bytes.baseAddress else { return index }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        while index + 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            // A byte's high bit is set in `x &- ones & ~x` where a byte of x is zero, in
+            // `word &- 0x20 * ones` where a byte of an all-ASCII word is below 0x20, and in
+            // `word` where a byte is not ASCII. A borrow can only mark bytes after the first
+            // special one, so such a word is left to the byte loop.
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let special =
+                ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (word &- ones &* 0x20) | word
+            if special & highBits != 0 { break }
+            index += 8
         }
         return index
     }
