@@ -193,7 +193,7 @@ final class EmbeddedLogWriter: Sendable {
                 }
                 return positions
             }
-            changes.notify(topics: Set(chunk.lazy.flatMap(\.placements).map(\.record.topic)))
+            changes.notify(topics: ChangeSignal.distinct(chunk.lazy.flatMap(\.placements).map(\.record.topic)))
             for (append, positions) in zip(chunk, positions) { append.continuation.resume(returning: positions) }
             let bytes = chunk.lazy.flatMap(\.placements).reduce(0) {
                 $0 + ($1.record.key?.count ?? 0) + ($1.record.value?.count ?? 0)

@@ -50,6 +50,18 @@ package final class ChangeSignal: Sendable {
         for waiter in waiters { waiter.continuation.resume() }
     }
 
+    /// The distinct names in `topics`, each compared with the one before it first: an append's
+    /// records mostly share a topic, and hashing every record's topic name added up.
+    package static func distinct(_ topics: some Sequence<String>) -> Set<String> {
+        var distinct = Set<String>()
+        var previous: String?
+        for topic in topics where topic != previous {
+            distinct.insert(topic)
+            previous = topic
+        }
+        return distinct
+    }
+
     /// Records a change to `topics` and wakes the waiters on any of them (and those on everything).
     package func notify(topics: Set<String>) {
         var woken: [CheckedContinuation<Void, Never>] = []

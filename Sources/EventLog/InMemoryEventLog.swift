@@ -6,6 +6,16 @@ import Synchronization
 public final class InMemoryEventLog: EventLog, PartitionStore {
     private struct Partition {
         var records: [LogRecord] = []
+
+        /// Stores `record` at the next offset of this partition, `number`.
+        mutating func append(_ record: OutgoingRecord, number: Int, now: Int64) -> RecordPosition {
+            let offset = Int64(records.count)
+            records.append(
+                LogRecord(
+                    topic: record.topic, partition: number, offset: offset, key: record.key, value: record.value,
+                    headers: record.headers, timestampMilliseconds: now))
+            return RecordPosition(topic: record.topic, partition: number, offset: offset)
+        }
     }
     private struct State {
         var topics: [String: TopicConfiguration] = [:]
@@ -65,16 +75,11 @@ public final class InMemoryEventLog: EventLog, PartitionStore {
             let partitions = try assignPartitions(records, partitionCounts: counts, roundRobinStart: state.roundRobin)
             state.roundRobin &+= records.count
             return zip(records, partitions).map { record, partition in
-                let topicPartition = TopicPartition(topic: record.topic, partition: partition)
-                let offset = Int64(state.partitions[topicPartition]!.records.count)
-                state.partitions[topicPartition]!.records.append(
-                    LogRecord(
-                        topic: record.topic, partition: partition, offset: offset, key: record.key, value: record.value,
-                        headers: record.headers, timestampMilliseconds: now))
-                return RecordPosition(topic: record.topic, partition: partition, offset: offset)
+                state.partitions[TopicPartition(topic: record.topic, partition: partition)]!.append(
+                    record, number: partition, now: now)
             }
         }
-        changes.notify(topics: Set(records.map(\.topic)))
+        changes.notify(topics: ChangeSignal.distinct(records.lazy.map(\.topic)))
         return positions
     }
 

@@ -86,8 +86,17 @@ extension PartitionStore {
         _ records: [OutgoingRecord], partitionCounts: [String: Int], roundRobinStart: Int
     ) throws -> [Int] {
         var roundRobin = roundRobinStart
+        // A batch's records are mostly of one topic: its count is looked up once per run of it.
+        var last: (topic: String, count: Int)?
         return try records.map { record in
-            guard let count = partitionCounts[record.topic] else { throw EventLogError.unknownTopic(record.topic) }
+            let count: Int
+            if let last, last.topic == record.topic {
+                count = last.count
+            } else {
+                guard let found = partitionCounts[record.topic] else { throw EventLogError.unknownTopic(record.topic) }
+                count = found
+                last = (record.topic, found)
+            }
             if let partition = record.partition {
                 guard (0..<count).contains(partition) else {
                     throw EventLogError(

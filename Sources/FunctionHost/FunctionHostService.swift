@@ -164,8 +164,8 @@ public struct FunctionHostService: Service {
         let view = functions.snapshot.view
         let abandoned = AbandonFlag()
         let results = Task { () -> [OutgoingRecord]? in
-            let steps = await pool.map(records) { record -> Step? in
-                abandoned.isSet ? nil : handleOnWorker(record, functions: view)
+            let steps = await pool.map(records) { record, buffer -> Step? in
+                abandoned.isSet ? nil : handleOnWorker(record, functions: view, buffer: &buffer)
             }
             return await withTaskGroup(of: (Int, OutgoingRecord?).self) { group in
                 var output: [OutgoingRecord?] = Array(repeating: nil, count: steps.count)
@@ -196,38 +196,45 @@ public struct FunctionHostService: Service {
         case waiting(Invocation, attempts: Int)
     }
 
-    /// An invocation that can run: its request, its function and the guest's input. A class, so
-    /// that handing a ``Step`` around copies one reference.
+    /// An invocation that can run: its request, its function and its event's JSON as the record
+    /// carries it. A class, so that handing a ``Step`` around copies one reference.
     private final class Invocation: Sendable {
         let record: LogRecord
         let request: Tributary_V1_InvocationRequest
         let function: Tributary_V1_FunctionRecord
         let compiled: CompiledFunction
-        let input: [UInt8]
+        let eventJSON: ArraySlice<UInt8>?
         var concurrencyLimit: Int { compiled.concurrencyLimit }
 
         init(
             record: LogRecord, request: Tributary_V1_InvocationRequest, function: Tributary_V1_FunctionRecord,
-            compiled: CompiledFunction, input: [UInt8]
+            compiled: CompiledFunction, eventJSON: ArraySlice<UInt8>?
         ) {
             self.record = record
             self.request = request
             self.function = function
             self.compiled = compiled
-            self.input = input
+            self.eventJSON = eventJSON
+        }
+
+        /// Runs the guest once, its input written into `buffer` (a worker's, empty).
+        func run(on runtime: FunctionRuntime, buffer: inout [UInt8]) -> InvocationOutcome {
+            FunctionHostService.appendInput(
+                for: request, environmentJSON: compiled.environmentJSON, eventJSON: eventJSON, to: &buffer)
+            return runtime.execute(compiled, input: buffer)
         }
     }
 
     /// Runs on a worker thread: everything for one record, unless its function has a concurrency
     /// limit or its first run times out (then it waits on the cooperative pool).
-    private func handleOnWorker(_ record: LogRecord, functions: CompactedTopicView) -> Step {
+    private func handleOnWorker(_ record: LogRecord, functions: CompactedTopicView, buffer: inout [UInt8]) -> Step {
         let invocation: Invocation
         switch prepare(record, functions: functions) {
         case .finished(let output): return .finished(output)
         case .waiting(let ready, _): invocation = ready
         }
         guard invocation.concurrencyLimit == 0 else { return .waiting(invocation, attempts: 0) }
-        let outcome = runtime.execute(invocation.compiled, input: invocation.input)
+        let outcome = invocation.run(on: runtime, buffer: &buffer)
         if outcome.status == .timeout, configuration.timeoutAttempts > 1 { return .waiting(invocation, attempts: 1) }
         return .finished(finish(invocation, outcome, attempts: 1))
     }
@@ -242,7 +249,7 @@ public struct FunctionHostService: Service {
             attempts += 1
             let outcome = await limiter.run(invocation.function.name, limit: invocation.concurrencyLimit) {
                 [runtime] in
-                await pool.run { runtime.execute(invocation.compiled, input: invocation.input) }
+                await pool.run { buffer in invocation.run(on: runtime, buffer: &buffer) }
             }
             if outcome.status != .timeout || attempts >= configuration.timeoutAttempts {
                 return finish(invocation, outcome, attempts: attempts)
@@ -281,9 +288,8 @@ public struct FunctionHostService: Service {
         }
         switch compiledFunction {
         case .success(let compiled):
-            let input = Self.input(for: request, environmentJSON: compiled.environmentJSON, eventJSON: eventJSON)
             let invocation = Invocation(
-                record: record, request: request, function: function, compiled: compiled, input: input)
+                record: record, request: request, function: function, compiled: compiled, eventJSON: eventJSON)
             return .waiting(invocation, attempts: 0)
         case .failure(let error):
             let outcome = InvocationOutcome(
@@ -358,7 +364,9 @@ public struct FunctionHostService: Service {
     public static func input(
         for request: Tributary_V1_InvocationRequest, environment: [String: String], eventJSON: ArraySlice<UInt8>? = nil
     ) -> [UInt8] {
-        input(for: request, environmentJSON: environmentJSON(environment), eventJSON: eventJSON)
+        var json: [UInt8] = []
+        appendInput(for: request, environmentJSON: environmentJSON(environment), eventJSON: eventJSON, to: &json)
+        return json
     }
 
     /// The members of the input's `environment` object, keys sorted (written once per deployed
@@ -374,13 +382,13 @@ public struct FunctionHostService: Service {
         return json
     }
 
-    static func input(
-        for request: Tributary_V1_InvocationRequest, environmentJSON: [UInt8], eventJSON: ArraySlice<UInt8>?
-    ) -> [UInt8] {
+    static func appendInput(
+        for request: Tributary_V1_InvocationRequest, environmentJSON: [UInt8], eventJSON: ArraySlice<UInt8>?,
+        to json: inout [UInt8]
+    ) {
         // Written by hand, keys sorted: a generic JSON writer was the host's largest per-invocation
         // cost, and this runs once per invocation on a worker thread, so it makes no temporaries.
-        var json: [UInt8] = []
-        json.reserveCapacity(256 + environmentJSON.count + (eventJSON?.count ?? 1_024))
+        json.reserveCapacity(json.count + 256 + environmentJSON.count + (eventJSON?.count ?? 1_024))
         json.append(contentsOf: "{\"attempt\":".utf8)
         JSONText.appendDecimal(UInt64(request.attempt), to: &json)
         json.append(contentsOf: ",\"environment\":{".utf8)
@@ -404,7 +412,6 @@ public struct FunctionHostService: Service {
             json.append(contentsOf: request.input)
         }
         json.append(UInt8(ascii: "}"))
-        return json
     }
 }
 

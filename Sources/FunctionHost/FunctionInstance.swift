@@ -103,6 +103,9 @@ final class FunctionInstance {
         } catch {
             return false
         }
+        // The invocation's input, output and logs go too: an idle instance keeps none of them (and
+        // the worker's buffer the input was written in stays its own, reused without a copy).
+        context.reset(input: [])
         reusable = false
         return true
     }

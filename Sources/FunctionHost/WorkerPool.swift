@@ -4,9 +4,15 @@ import Synchronization
 
 /// A fixed set of dedicated threads that run blocking jobs (guest code), so WebAssembly never runs
 /// on Swift's cooperative pool: a long guest call cannot starve the async parts of the process.
+///
+/// Each worker keeps a byte buffer that every job (and every item of a ``map(_:_:)``) gets empty,
+/// with the capacity earlier jobs gave it: a function's input is written there, so an invocation
+/// does not allocate and free a buffer of its size.
 final class WorkerPool: Sendable {
+    typealias Job = @Sendable (inout [UInt8]) -> Void
+
     private struct State {
-        var jobs: [@Sendable () -> Void] = []
+        var jobs: [Job] = []
         var stopped = false
         var busy = 0
     }
@@ -27,15 +33,20 @@ final class WorkerPool: Sendable {
         }
     }
 
-    /// Runs `job` on a worker and returns its result.
-    func run<Result: Sendable>(_ job: @escaping @Sendable () -> Result) async -> Result {
+    /// Runs `job` on a worker, with that worker's buffer, and returns its result.
+    func run<Result: Sendable>(_ job: @escaping @Sendable (inout [UInt8]) -> Result) async -> Result {
         await withCheckedContinuation { continuation in
             let accepted = state.withLock { state in
                 guard !state.stopped else { return false }
-                state.jobs.append { continuation.resume(returning: job()) }
+                state.jobs.append { buffer in continuation.resume(returning: job(&buffer)) }
                 return true
             }
-            if accepted { available.signal() } else { continuation.resume(returning: job()) }
+            if accepted {
+                available.signal()
+            } else {
+                var buffer: [UInt8] = []
+                continuation.resume(returning: job(&buffer))
+            }
         }
     }
 
@@ -43,17 +54,18 @@ final class WorkerPool: Sendable {
     /// costs one hand-off per worker, not per item: each worker that joins claims the next item
     /// from a shared counter until none is left, so a slow item never holds up the rest.
     func map<Item: Sendable, Result: Sendable>(
-        _ items: [Item], _ transform: @escaping @Sendable (Item) -> Result
+        _ items: [Item], _ transform: @escaping @Sendable (Item, inout [UInt8]) -> Result
     ) async -> [Result] {
         guard !items.isEmpty else { return [] }
         let participants = min(threads, items.count)
         let batch = SharedBatch<Result>(count: items.count, participants: participants)
         return await withCheckedContinuation { continuation in
-            let participant: @Sendable () -> Void = {
+            let participant: Job = { buffer in
                 while true {
                     let index = batch.next.wrappingAdd(1, ordering: .relaxed).oldValue
                     guard index < items.count else { break }
-                    batch.store(transform(items[index]), at: index)
+                    Self.empty(&buffer)
+                    batch.store(transform(items[index], &buffer), at: index)
                 }
                 if let results = batch.finish() { continuation.resume(returning: results) }
             }
@@ -65,9 +77,16 @@ final class WorkerPool: Sendable {
             if accepted {
                 for _ in 0..<participants { available.signal() }
             } else {
-                for _ in 0..<participants { participant() }
+                var buffer: [UInt8] = []
+                for _ in 0..<participants { participant(&buffer) }
             }
         }
+    }
+
+    /// Empties a worker's buffer for the next job, keeping its capacity unless an unusually large
+    /// input (a direct invocation's) grew it past what an event's input needs.
+    private static func empty(_ buffer: inout [UInt8]) {
+        if buffer.capacity > 1 << 16 { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
     }
 
     /// Lets the workers finish the queued jobs and end.
@@ -77,9 +96,10 @@ final class WorkerPool: Sendable {
     }
 
     private func work() {
+        var buffer: [UInt8] = []
         while true {
             available.wait()
-            let job: (@Sendable () -> Void)? = state.withLock { state in
+            let job: Job? = state.withLock { state in
                 guard !state.jobs.isEmpty else { return nil }
                 state.busy += 1
                 return state.jobs.removeFirst()
@@ -89,7 +109,8 @@ final class WorkerPool: Sendable {
                 continue
             }
             saturation.record(Double(state.withLock { $0.busy }) / Double(threads))
-            job()
+            Self.empty(&buffer)
+            job(&buffer)
             state.withLock { $0.busy -= 1 }
         }
     }

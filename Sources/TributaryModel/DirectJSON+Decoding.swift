@@ -112,25 +112,29 @@ private struct JSONScanner {
 
     mutating func event() -> Tributary_V1_CanonicalEvent? {
         var event = Tributary_V1_CanonicalEvent()
+        // While checking, the strings, topics and decoded arguments are read, not stored: each
+        // store goes through the event's shared storage (an exclusivity check and a release).
+        let keep = !checkingOnly
         let complete = readObject { scanner, key, members in
             switch true {
             case key.is("id", &members, 0): scanner.keptString().map { event.id = $0 } != nil
-            case key.is("chainId", &members, 1): scanner.string().map { event.chainID = $0 } != nil
+            case key.is("chainId", &members, 1): Self.read(scanner.string(), keep) { event.chainID = $0 }
             case key.is("blockNumber", &members, 2): scanner.uint64().map { event.blockNumber = $0 } != nil
-            case key.is("blockHash", &members, 3): scanner.string().map { event.blockHash = $0 } != nil
-            case key.is("parentHash", &members, 4): scanner.string().map { event.parentHash = $0 } != nil
+            case key.is("blockHash", &members, 3): Self.read(scanner.string(), keep) { event.blockHash = $0 }
+            case key.is("parentHash", &members, 4): Self.read(scanner.string(), keep) { event.parentHash = $0 }
             case key.is("blockTimestamp", &members, 5): scanner.uint64().map { event.blockTimestamp = $0 } != nil
-            case key.is("transactionHash", &members, 6): scanner.string().map { event.transactionHash = $0 } != nil
+            case key.is("transactionHash", &members, 6):
+                Self.read(scanner.string(), keep) { event.transactionHash = $0 }
             case key.is("transactionIndex", &members, 7):
                 scanner.uint32().map { event.transactionIndex = $0 } != nil
             case key.is("logIndex", &members, 8): scanner.uint32().map { event.logIndex = $0 } != nil
-            case key.is("address", &members, 9): scanner.string().map { event.address = $0 } != nil
-            case key.is("topics", &members, 10): scanner.array({ $0.string() }).map { event.topics = $0 } != nil
-            case key.is("data", &members, 11): scanner.string().map { event.data = $0 } != nil
+            case key.is("address", &members, 9): Self.read(scanner.string(), keep) { event.address = $0 }
+            case key.is("topics", &members, 10): Self.read(scanner.array({ $0.string() }), keep) { event.topics = $0 }
+            case key.is("data", &members, 11): Self.read(scanner.string(), keep) { event.data = $0 }
             case key.is("status", &members, 12):
                 scanner.keptString().flatMap(Self.finalityStatus).map { event.status = $0 } != nil
             case key.is("removed", &members, 13): scanner.bool().map { event.removed = $0 } != nil
-            case key.is("decoded", &members, 14): scanner.decoded().map { event.decoded = $0 } != nil
+            case key.is("decoded", &members, 14): Self.read(scanner.decoded(), keep) { event.decoded = $0 }
             default: false
             }
         }
@@ -330,8 +334,11 @@ private struct JSONScanner {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                if checkingOnly, ascii { return "" }  // ASCII without escapes or controls is valid
-                let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
+                let content = UnsafeBufferPointer(rebasing: bytes[start..<index - 1])
+                // ASCII without escapes or controls is valid UTF-8 as it is: made without the
+                // validating initializer, which is generic over the encoding and not specialized.
+                if ascii { return checkingOnly ? "" : String(decoding: content, as: UTF8.self) }
+                let text = String(validating: content, as: UTF8.self)
                 return checkingOnly ? text.map { _ in "" } : text
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
@@ -446,9 +453,12 @@ private struct JSONScanner {
         if quoted {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
             index += 1
-        } else if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index])
-        {
-            return nil  // 1.0, 1e3: swift-protobuf's rules
+        } else if index < bytes.count {
+            // 1.0, 1e3: swift-protobuf's rules (a switch: an array literal here allocated per number).
+            switch bytes[index] {
+            case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): return nil
+            default: break
+            }
         }
         return (value, quoted)
     }

@@ -61,8 +61,12 @@ enum WasmBenchmark {
 
         // Host overhead: the role (queue to result) against the runtime alone on the same
         // workers, measured next to each other in every round (this machine's speed drifts for
-        // seconds at a time), the order alternating; the median of the per-round overheads.
+        // seconds at a time), the order alternating; the median of the per-round overheads, and
+        // the overhead of all rounds' times together (the runtime's own speed varies by several
+        // percent from round to round, so single rounds scatter).
         var overheads: [RecordEncoding: [Double]] = [:]
+        var runtimeSeconds = 0.0
+        var roleSeconds: [RecordEncoding: Double] = [:]
         for round in 1...options.rounds {
             var runtimeRate = 0.0
             var roleRates: [RecordEncoding: Double] = [:]
@@ -73,14 +77,17 @@ enum WasmBenchmark {
                     module: Array(module), count: count, workers: cores, encoding: encoding)
             }
             if !runtimeFirst { runtimeRate = await pooled() }
+            runtimeSeconds += Double(count) / runtimeRate
             for (encoding, rate) in roleRates {
                 overheads[encoding, default: []].append(max(0, 1 - rate / runtimeRate))
+                roleSeconds[encoding, default: 0] += Double(count) / rate
             }
         }
         for encoding in [RecordEncoding.json, .protobuf] {
             let perRound = overheads[encoding] ?? []
+            let together = 1 - runtimeSeconds / (roleSeconds[encoding] ?? .infinity)
             print(
-                "host overhead (queue to result, \(encoding.rawValue) records): median \(String(format: "%.0f", median(perRound) * 100))% of the run time over \(perRound.count) rounds (per round: \(perRound.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: " ")))"
+                "host overhead (queue to result, \(encoding.rawValue) records): median \(String(format: "%.0f", median(perRound) * 100))% of the run time over \(perRound.count) rounds (per round: \(perRound.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: " "))); all rounds together \(String(format: "%.1f", together * 100))%"
             )
         }
 
