@@ -406,7 +406,7 @@ public struct FunctionHostService: Service {
             json.append(contentsOf: eventJSON)
         } else if request.hasEvent {
             json.append(contentsOf: ",\"event\":".utf8)
-            json.append(contentsOf: (try? DirectJSON.encode(request.event)) ?? Array("{}".utf8))
+            do { try DirectJSON.appendEvent(request.event, to: &json) } catch { json.append(contentsOf: "{}".utf8) }
         } else if !request.input.isEmpty {
             json.append(contentsOf: ",\"input\":".utf8)
             json.append(contentsOf: request.input)

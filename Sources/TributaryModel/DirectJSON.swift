@@ -47,11 +47,22 @@ public enum DirectJSON {
     ///
     /// - Throws: what swift-protobuf throws for the events it encodes (see above).
     public static func encode(_ event: Tributary_V1_CanonicalEvent) throws -> [UInt8] {
-        guard isDirectlyEncodable(event) else { return try event.jsonUTF8Bytes() }
         var json: [UInt8] = []
         json.reserveCapacity(512 + event.data.utf8.count + (event.hasDecoded ? 512 : 0))
-        append(event, to: &json)
+        try appendEvent(event, to: &json)
         return json
+    }
+
+    /// Appends the event's proto3-JSON to `json` (the wasm host writes it into a function's
+    /// input this way, without a buffer of its own); `json` is unchanged when it throws.
+    ///
+    /// - Throws: what swift-protobuf throws for the events it encodes (see above).
+    public static func appendEvent(_ event: Tributary_V1_CanonicalEvent, to json: inout [UInt8]) throws {
+        guard isDirectlyEncodable(event) else {
+            json += try event.jsonUTF8Bytes()
+            return
+        }
+        append(event, to: &json)
     }
 
     /// The invocation result's proto3-JSON.
