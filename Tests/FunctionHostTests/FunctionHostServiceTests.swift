@@ -152,6 +152,11 @@ import WAT
                 let result = try RecordEncoding.decode(
                     Tributary_V1_InvocationResult.self, from: record.value ?? [], contentType: record.contentType)
                 #expect(result.status == .ok, "\(result.invocationID): \(result.error)")
+                // The echo's output is its input: each invocation saw its own, whole (inputs are
+                // written into a buffer each worker reuses, here on both the batch and the
+                // concurrency-limited path).
+                let echoed = (try? JSONSerialization.jsonObject(with: result.output)) as? [String: Any]
+                #expect(echoed?["invocationId"] as? String == result.invocationID, "the input of another invocation")
                 received.append(result.invocationID)
                 byPartition[record.position.partition, default: []].append(result.invocationID)
             }
