@@ -39,6 +39,16 @@ struct DevCommand: AsyncParsableCommand {
             )
         }
         configuration.backend = .embedded
+        // A second `tributary dev` on this directory would run every role again (EmbeddedRoleLocks).
+        let adapterChains =
+            configuration.chains.isEmpty ? (noDevnet ? [] : ["devnet"]) : configuration.chains.values.map(\.name)
+        let locks =
+            once
+            ? nil
+            : try EmbeddedRoleLocks.acquire(
+                EmbeddedRoleLocks.names(roles: Set(Role.allCases), chains: adapterChains),
+                directory: configuration.embedded.directory)
+        defer { withExtendedLifetime(locks) {} }
         var logger = options.makeLogger()
         logger.logLevel = options.verbose ? .debug : .info
         let log = try await EventLogFactory.makeLog(configuration, logger: logger)

@@ -41,6 +41,14 @@ struct RunCommand: AsyncParsableCommand {
                     "tributary run: warning: gateway.adminKey is not set; only keys created before can use the gateway\n"
                         .utf8))
         }
+        // On the embedded log a role runs in one process at a time (EmbeddedRoleLocks).
+        let locks =
+            configuration.backend == .embedded
+            ? try EmbeddedRoleLocks.acquire(
+                EmbeddedRoleLocks.names(roles: chosen, chains: chains.map(\.name)),
+                directory: configuration.embedded.directory)
+            : nil
+        defer { withExtendedLifetime(locks) {} }
         var logger = options.makeLogger()
         logger.logLevel = options.verbose ? .debug : .info
         try await withEventLog(configuration, logger: logger) { log in

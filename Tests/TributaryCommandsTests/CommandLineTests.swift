@@ -129,6 +129,29 @@ import TributaryTesting
             stdout += String(decoding: chunk, as: UTF8.self)
         }
         #expect(stdout.contains("running: event log"))
+        // While it runs, no second process may run its roles on the same directory: the
+        // embedded log's consumer groups do not span processes.
+        let pid = dev.process.processIdentifier
+        for second in [
+            ["run", "processor", "--data", data.path],
+            ["dev", "--data", data.path, "--set", "gateway.port=0"],
+        ] {
+            // Started, not run: without the lock it would run the roles a second time, forever.
+            let attempt = try runner.start(second)
+            let output = attempt.readOutputInBackground()
+            let deadline = Date().addingTimeInterval(30)
+            while attempt.process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+            guard !attempt.process.isRunning else {
+                attempt.killHard()
+                Issue.record("\(second.joined(separator: " ")) ran beside a running tributary dev")
+                continue
+            }
+            let (_, standardError) = output.wait()
+            #expect(attempt.process.terminationStatus != 0)
+            #expect(standardError.contains("another tributary process (pid \(pid)) runs the "), "\(standardError)")
+            #expect(!standardError.contains("Fatal error"))
+        }
+        #expect(try runner.run(["topics", "--data", data.path]).status == 0, "readers take no lock")
         kill(dev.process.processIdentifier, SIGINT)
         stdout += String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: dev.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
