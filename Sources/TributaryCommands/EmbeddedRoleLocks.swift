@@ -39,7 +39,11 @@ final class EmbeddedRoleLocks: Sendable {
     /// - Throws: ``CommandError`` `.unavailable` when another process holds one of them.
     static func acquire(_ names: [String], directory: String) throws -> EmbeddedRoleLocks {
         let folder = URL(fileURLWithPath: directory).appendingPathComponent("locks")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw CommandError(.unavailable, "cannot create \(folder.path): \(error.localizedDescription)")
+        }
         var taken: [Int32] = []
         do {
             for name in names.sorted() {
