@@ -54,6 +54,11 @@ final class EmbeddedRoleLocks: Sendable {
                     throw CommandError(.unavailable, "cannot open \(path): \(String(cString: strerror(errno)))")
                 }
                 guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                    let failure = errno
+                    guard failure == EWOULDBLOCK else {
+                        close(descriptor)
+                        throw CommandError(.unavailable, "cannot lock \(path): \(String(cString: strerror(failure)))")
+                    }
                     let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
                         .trimmingCharacters(in: .whitespacesAndNewlines)
                     close(descriptor)

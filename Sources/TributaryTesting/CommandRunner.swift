@@ -80,19 +80,29 @@ public final class RunningCommand: @unchecked Sendable {
     /// Collects stdout and stderr on background threads until the process closes them.
     public func readOutputInBackground() -> CollectedOutput {
         let collected = CollectedOutput()
-        let out = stdout.fileHandleForReading
-        let err = stderr.fileHandleForReading
-        collected.group.enter()
-        collected.group.enter()
-        DispatchQueue.global().async {
-            collected.setOut(String(decoding: out.readDataToEndOfFile(), as: UTF8.self))
-            collected.group.leave()
-        }
-        DispatchQueue.global().async {
-            collected.setErr(String(decoding: err.readDataToEndOfFile(), as: UTF8.self))
-            collected.group.leave()
-        }
+        Self.collect(stdout, into: collected, with: CollectedOutput.setOut)
+        Self.collect(stderr, into: collected, with: CollectedOutput.setErr)
         return collected
+    }
+
+    /// Collects stderr on a background thread until the process closes it, for a caller that
+    /// reads stdout as it comes: a full stderr pipe would otherwise stop the process.
+    public func readErrorInBackground() -> CollectedOutput {
+        let collected = CollectedOutput()
+        Self.collect(stderr, into: collected, with: CollectedOutput.setErr)
+        return collected
+    }
+
+    private static func collect(
+        _ pipe: Pipe, into collected: CollectedOutput,
+        with set: @escaping @Sendable (CollectedOutput) -> (String) -> Void
+    ) {
+        let handle = pipe.fileHandleForReading
+        collected.group.enter()
+        DispatchQueue.global().async {
+            set(collected)(String(decoding: handle.readDataToEndOfFile(), as: UTF8.self))
+            collected.group.leave()
+        }
     }
 
     /// Sends SIGKILL: the process gets no chance to clean up.

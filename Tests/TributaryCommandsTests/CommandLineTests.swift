@@ -120,6 +120,7 @@ import TributaryTesting
         let data = TemporaryDirectory()
         defer { data.remove() }
         let dev = try runner.start(["dev", "--data", data.path, "--set", "gateway.port=0"])
+        let errors = dev.readErrorInBackground()
         // Interrupt only once dev says what runs (its signal handling is installed right after).
         var stdout = ""
         let handle = dev.stdout.fileHandleForReading
@@ -154,7 +155,7 @@ import TributaryTesting
         #expect(try runner.run(["topics", "--data", data.path]).status == 0, "readers take no lock")
         kill(dev.process.processIdentifier, SIGINT)
         stdout += String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: dev.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let (_, stderr) = errors.wait()
         dev.process.waitUntilExit()
         #expect(dev.process.terminationStatus == 0, "\(stderr)")
         #expect(stdout.contains("tributary dev: stopped"))
