@@ -34,6 +34,11 @@ final class EmbeddedRoleLocks: Sendable {
             + (roles.contains(.adapter) ? chains.map { "adapter-\($0)" } : [])
     }
 
+    /// How a lock's name reads in a message: "the processor role", "the adapter of chain devnet".
+    private static func describe(_ name: String) -> String {
+        name.hasPrefix("adapter-") ? "the adapter of chain \(name.dropFirst("adapter-".count))" : "the \(name) role"
+    }
+
     /// Takes every lock in `names` on `directory` (created if missing), or none.
     ///
     /// - Throws: ``CommandError`` `.unavailable` when another process holds one of them.
@@ -64,7 +69,7 @@ final class EmbeddedRoleLocks: Sendable {
                     close(descriptor)
                     throw CommandError(
                         .unavailable,
-                        "another tributary process\(holder.map { $0.isEmpty ? "" : " (pid \($0))" } ?? "") runs the \(name) role on \(directory): the embedded log's consumer groups do not span processes, so a second one would process everything again; stop it, or pass another --data directory (on Kafka, processes of one role share the work)"
+                        "another tributary process\(holder.map { $0.isEmpty ? "" : " (pid \($0))" } ?? "") runs \(Self.describe(name)) on \(directory): on the embedded log each role runs in one process (a second one would process everything again); stop it, or pass another --data directory (on Kafka, processes of one role share the work)"
                     )
                 }
                 taken.append(descriptor)
