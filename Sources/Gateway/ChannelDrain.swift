@@ -20,8 +20,9 @@ struct StreamRequestContext: RequestContext, WebSocketRequestContext {
 
 /// Writes one WebSocket connection's queued stream messages from its event loop.
 ///
-/// A push to an idle ``OutboundQueue`` schedules one drain on the loop; the drain writes every
-/// queued message as frames and flushes once. A writer task per connection (through
+/// The loop's ``LoopFeed`` queues a connection's live messages and runs its drain right after;
+/// any other push to an idle ``OutboundQueue`` (control messages, a replay's pushes, the queue's
+/// close) schedules one drain on the loop. The drain writes every queued message as frames and flushes once. A writer task per connection (through
 /// Hummingbird's async writer) cost a task wake-up and an event-loop hop per frame, which at
 /// thousands of connections was most of the gateway's CPU. While the socket cannot take more,
 /// messages stay queued, where the slow-consumer limits see them; the drain resumes when the
@@ -43,7 +44,7 @@ final class ChannelDrain: DrainTarget {
     private let closing: NIOLoopBoundBox<Bool>
     /// Messages taken per round: a batched frame's worth, and a bound on one drain's share of
     /// the loop.
-    private static let batch = 256
+    static let batch = 256
 
     init(channel: any Channel, batched: Bool) {
         self.channel = channel
@@ -78,8 +79,14 @@ final class ChannelDrain: DrainTarget {
         queue.drain(limit: Self.batch, canWrite: { channel.isActive && channel.isWritable }) { messages in
             wrote = true
             if batched, messages.count > 1 {
-                for frame in Self.frames(messages.map(\.bytes), limit: Self.batchedFrameLimit) {
-                    context.write(NIOAny(frame), promise: nil)
+                // Nearly always one frame: made without the lists `frames` needs to split.
+                let length = messages.reduce(messages.count - 1) { $0 + $1.bytes.count }
+                if length <= Self.batchedFrameLimit {
+                    context.write(NIOAny(Self.frame(joining: messages.lazy.map(\.bytes), length: length)), promise: nil)
+                } else {
+                    for frame in Self.frames(messages.map(\.bytes), limit: Self.batchedFrameLimit) {
+                        context.write(NIOAny(frame), promise: nil)
+                    }
                 }
             } else {
                 for message in messages {

@@ -6,8 +6,9 @@ import NIOCore
 import Synchronization
 import TributaryModel
 
-/// A record of a streamed topic, decoded and serialized once for every subscriber.
-struct StreamItem: Sendable {
+/// A record of a streamed topic, decoded and serialized once for every subscriber. A class: every
+/// subscriber reads the same one, and passing it on costs one reference count, not one per field.
+final class StreamItem: Sendable {
     enum Decoded: Sendable {
         case event(Tributary_V1_CanonicalEvent)
         case result(Tributary_V1_InvocationResult)
@@ -20,18 +21,21 @@ struct StreamItem: Sendable {
     let offset: Int64
     /// Whether it is the stream's message (`decoded` is not `.unreadable`); stored, so it is
     /// checked per subscriber without touching the decoded message.
-    private(set) var isReadable = false
-    private(set) var decoded: Decoded
+    let isReadable: Bool
+    let decoded: Decoded
     /// The record's proto3-JSON.
-    private(set) var payload: [UInt8]
+    let payload: [UInt8]
 
     /// Decodes `record`; a record that is not the stream's message becomes `.unreadable`.
     init(_ record: LogRecord, stream: StreamSubscription.Stream) {
         partition = record.partition
         offset = record.offset
-        decoded = .unreadable
-        payload = []
-        guard let value = record.value else { return }
+        (decoded, payload) = Self.decode(record, stream: stream)
+        if case .unreadable = decoded { isReadable = false } else { isReadable = true }
+    }
+
+    private static func decode(_ record: LogRecord, stream: StreamSubscription.Stream) -> (Decoded, [UInt8]) {
+        guard let value = record.value else { return (.unreadable, []) }
         let json = RecordEncoding(contentType: record.contentType ?? "") == .json
         switch stream {
         case .events:
@@ -39,19 +43,15 @@ struct StreamItem: Sendable {
                 let event = try? RecordEncoding.decode(
                     Tributary_V1_CanonicalEvent.self, from: value, contentType: record.contentType),
                 let payload = json ? value : try? DirectJSON.encode(event)
-            else { return }
-            decoded = .event(event)
-            isReadable = true
-            self.payload = payload
+            else { return (.unreadable, []) }
+            return (.event(event), payload)
         case .results:
             guard
                 let result = try? RecordEncoding.decode(
                     Tributary_V1_InvocationResult.self, from: value, contentType: record.contentType),
                 let payload = json ? value : try? result.jsonUTF8Bytes()
-            else { return }
-            decoded = .result(result)
-            isReadable = true
-            self.payload = payload
+            else { return (.unreadable, []) }
+            return (.result(result), payload)
         }
     }
 }
@@ -72,6 +72,10 @@ final class Subscriber: Sendable {
     private let position: Mutex<Position>
     private let open = Atomic(true)
     private let closedWaiter = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    /// At the shared tail through a ``LoopFeed``: the sequence number of the feed's next entry
+    /// this subscription has not been given. Set when it joins the feed, then used by the feed's
+    /// event loop only.
+    let feedCursor = Atomic(0)
 
     init(subscription: StreamSubscription, queue: OutboundQueue, from cursor: StreamCursor) {
         self.subscription = subscription
@@ -84,6 +88,9 @@ final class Subscriber: Sendable {
     }
 
     var isOpen: Bool { open.load(ordering: .relaxed) }
+
+    /// The event loop that writes its connection's messages (WebSocket); nil for SSE.
+    var drainLoop: (any EventLoop)? { queue.drainLoop }
 
     var cursor: StreamCursor {
         StreamCursor(
@@ -129,10 +136,35 @@ final class Subscriber: Sendable {
         // subscriber, and on several threads).
         for index in items.indices {
             guard isOpen else { return false }  // unsubscribed: nothing more after `unsubscribed`
-            guard let message = message(for: items, index, in: round) else { continue }
-            guard queue.push(message, round: round) else {
+            guard let message = message(for: items[index], shared: round?.messages(ofItem: index)) else { continue }
+            guard queue.push(message, at: round?.now) else {
                 close()
                 return false
+            }
+        }
+        return true
+    }
+
+    /// The same from a ``LoopFeed``, on this subscription's event loop: queues what it wants of
+    /// `entries` (each as of when the tail appended it, for the age limit), writing what its
+    /// connection can take after every `drainEvery` messages and at the end. False once its queue
+    /// closed.
+    func deliver(_ entries: ArraySlice<LoopFeed.Entry>, drainEvery: Int) -> Bool {
+        var queued = 0
+        defer { if queued > 0 { queue.runDrain() } }
+        for index in entries.indices {
+            guard isOpen else { return false }
+            guard let message = message(for: entries[index].item, shared: entries[index].messages) else { continue }
+            guard queue.pushBeforeDrain(message, at: entries[index].appendedAt) else {
+                close()
+                return false
+            }
+            queued += 1
+            // A long backlog is written as it goes: a client whose socket takes it is not held
+            // to the queue's count limit by a pass that queued it all first.
+            if queued == drainEvery {
+                queue.runDrain()
+                queued = 0
             }
         }
         return true
@@ -143,7 +175,7 @@ final class Subscriber: Sendable {
     func deliverCatchingUp(_ items: [StreamItem]) async -> Bool {
         for index in items.indices {
             guard isOpen else { return false }
-            guard let message = message(for: items, index) else { continue }
+            guard let message = message(for: items[index], shared: nil) else { continue }
             guard await queue.pushWhenRoom(message) else {
                 close()
                 return false
@@ -152,21 +184,19 @@ final class Subscriber: Sendable {
         return true
     }
 
-    /// The message for item `index` of `items`; nil when the item is behind this subscription or
-    /// filtered out. Within a `round`, a subscription whose id and position match one already
-    /// served this item gets the same message instead of a copy of its own. Its drop cursor is
-    /// the position just before the item: resuming there gets the item first and everything after
-    /// it (the same for every subscription that shares the message).
-    private func message(for items: [StreamItem], _ index: Int, in round: DeliveryRound? = nil) -> QueuedMessage? {
+    /// The message for `item`; nil when the item is behind this subscription or filtered out.
+    /// A subscription whose id and position match one already given this item's `shared`
+    /// messages gets the same message instead of a copy of its own. Its drop cursor is the
+    /// position just before the item: resuming there gets the item first and everything after it
+    /// (the same for every subscription that shares the message).
+    private func message(for item: StreamItem, shared: DeliveryRound.ItemMessages?) -> QueuedMessage? {
         position.withLock { position -> QueuedMessage? in
-            let partition = items[index].partition
-            let offset = items[index].offset
+            let partition = item.partition
+            let offset = item.offset
             while position.offsets.count <= partition { position.offsets.append(0) }
             guard offset >= position.offsets[partition] else { return nil }
             position.offsets[partition] = offset + 1
-            guard items[index].isReadable, wantsEverything || subscription.wants(items[index].decoded)
-            else { return nil }
-            let shared = round?.messages(ofItem: index)
+            guard item.isReadable, wantsEverything || subscription.wants(item.decoded) else { return nil }
             if let made = shared?.message(subscription: subscription.id, offsets: position.offsets) {
                 return made.take()
             }
@@ -175,7 +205,7 @@ final class Subscriber: Sendable {
             let message = QueuedMessage(
                 bytes: StreamMessages.item(
                     subscription.stream, subscription: subscription.id, cursor: Self.cursorText(position.offsets),
-                    payload: items[index].payload),
+                    payload: item.payload),
                 subscription: subscription.id, cursorBefore: String(decoding: Self.cursorText(before), as: UTF8.self))
             shared?.keep(message, offsets: position.offsets)
             return message
@@ -199,16 +229,34 @@ final class Subscriber: Sendable {
 /// The shared live tail of one topic: one reader from the topic's end, each record decoded once
 /// and handed to every subscriber that has caught up. Subscriptions that start in the past read
 /// on their own until they reach the tail's position, then join it.
+///
+/// WebSocket subscribers are served by their connection's event loop: the tail hands each round
+/// of items to one ``LoopFeed`` per loop, whose pass queues and writes them for every
+/// connection there. The tail itself queues only for subscribers without a loop (SSE). Pushing
+/// into thousands of queues from the tail's thread cost a reference count and the queue's lock
+/// on memory the loops were writing at the same time, on every message for every connection.
 final class TopicBroadcaster: Sendable {
     private struct State {
         var positions: [Int: Int64]?
         var subscribers: [ObjectIdentifier: Subscriber] = [:]
-        /// The subscribers as a list, made again after a join or a leave (not once per round).
+        /// The subscribers without an event loop as a list, made again after a join or a leave
+        /// (not once per round).
         var list: [Subscriber]?
+        /// Per event loop, the feed of its subscribers and how many there are (feeds stay once
+        /// made: one per loop).
+        var feeds: [ObjectIdentifier: (feed: LoopFeed, members: Int)] = [:]
+        /// The feeds with subscribers, made again after a join or a leave.
+        var activeFeeds: [LoopFeed] = []
+
+        mutating func countMember(of loop: any EventLoop, by change: Int) {
+            guard let entry = feeds[ObjectIdentifier(loop)] else { return }
+            feeds[ObjectIdentifier(loop)]?.members = entry.members + change
+            activeFeeds = feeds.values.filter { $0.members > 0 }.map(\.feed)
+        }
 
         mutating func snapshot() -> [Subscriber] {
             if let list { return list }
-            let made = Array(subscribers.values)
+            let made = subscribers.values.filter { $0.drainLoop == nil }
             list = made
             return made
         }
@@ -251,31 +299,34 @@ final class TopicBroadcaster: Sendable {
                 throw error
             }
             guard !records.isEmpty else { continue }
-            let subscribers = state.withLock { state in
+            let (subscribers, feeds) = state.withLock { state in
                 var positions = state.positions ?? [:]
                 for record in records {
                     positions[record.partition] = max(positions[record.partition] ?? 0, record.offset + 1)
                 }
                 state.positions = positions
-                return state.snapshot()
+                // Handed out under the lock that joins take: a subscriber that joined before this
+                // round's positions were set is in a feed before the round's items are (a feed
+                // starts a joining subscriber at its newest entry).
+                return (state.subscribers.isEmpty ? [] : state.snapshot(), state.activeFeeds)
             }
             // Nobody to decode for (no one watches events in most deployments): the position moved.
-            guard !subscribers.isEmpty else { continue }
-            deliver(records.map { StreamItem($0, stream: stream) }, to: subscribers)
+            guard !subscribers.isEmpty || !feeds.isEmpty else { continue }
+            let items = records.map { StreamItem($0, stream: stream) }
+            for feed in feeds { feed.append(items) }
+            if !subscribers.isEmpty { deliver(items, to: subscribers) }
         }
     }
 
-    /// Queues `items` for `subscribers` and schedules the drains they need.
+    /// Queues `items` for `subscribers` (those without an event loop).
     private func deliver(_ items: [StreamItem], to subscribers: [Subscriber]) {
         // Subscribers at the same position with the same subscription id get one message per
-        // item, shared: built once (with its frame), queued by reference (memory stays one copy
-        // per item); the connections' drains are scheduled together, one hop per event loop.
+        // item, shared: built once, queued by reference (memory stays one copy per item).
         let round = subscribers.count > 1 ? DeliveryRound(items: items.count) : nil
         var closed: [Subscriber] = []
         for subscriber in subscribers where !subscriber.deliver(items, in: round) {
             closed.append(subscriber)
         }
-        round?.scheduleDrains()
         deliveries.increment(by: items.count * subscribers.count)
         if !closed.isEmpty { closed.forEach(leave) }
     }
@@ -296,7 +347,16 @@ final class TopicBroadcaster: Sendable {
         state.withLock { state in
             guard let positions = state.positions, subscriber.hasReached(positions) else { return false }
             state.subscribers[ObjectIdentifier(subscriber)] = subscriber
-            state.list = nil
+            if let loop = subscriber.drainLoop {
+                if state.feeds[ObjectIdentifier(loop)] == nil {
+                    let feed = LoopFeed(loop: loop, deliveries: deliveries) { [weak self] in self?.leave($0) }
+                    state.feeds[ObjectIdentifier(loop)] = (feed, 0)
+                }
+                state.feeds[ObjectIdentifier(loop)]?.feed.add(subscriber)
+                state.countMember(of: loop, by: 1)
+            } else {
+                state.list = nil
+            }
             subscribersGauge.record(state.subscribers.count)
             return true
         }
@@ -305,7 +365,14 @@ final class TopicBroadcaster: Sendable {
     func leave(_ subscriber: Subscriber) {
         subscriber.close()
         state.withLock { state in
-            if state.subscribers.removeValue(forKey: ObjectIdentifier(subscriber)) != nil { state.list = nil }
+            if state.subscribers.removeValue(forKey: ObjectIdentifier(subscriber)) != nil {
+                if let loop = subscriber.drainLoop {
+                    state.feeds[ObjectIdentifier(loop)]?.feed.remove(subscriber)
+                    state.countMember(of: loop, by: -1)
+                } else {
+                    state.list = nil
+                }
+            }
             subscribersGauge.record(state.subscribers.count)
         }
     }
@@ -399,12 +466,15 @@ final class Fanout: Sendable {
     }
 }
 
-/// One round of the shared tail: the stream messages it has built, per item, by subscription id
-/// and position (what every subscriber at the tail would otherwise build and hold a copy of), and
-/// the connection drains its pushes need, scheduled together at the end of the round. Used by
-/// the one task that runs the round, one subscriber after another (not Sendable).
+/// One round of the shared tail for its subscribers without an event loop: the stream messages
+/// it has built, per item, by subscription id and position (what every subscriber at the tail
+/// would otherwise build and hold a copy of). Used by the one task that runs the round, one
+/// subscriber after another (not Sendable).
 final class DeliveryRound {
-    final class ItemMessages {
+    /// One item's messages. Used by one thread at a time: the round's task, or the event loop of
+    /// the ``LoopFeed`` that holds it (the tail makes it empty and hands it over under the
+    /// feed's lock).
+    final class ItemMessages: @unchecked Sendable {
         final class Made {
             let offsets: [Int64]
             /// The message as first made; once a second subscriber takes it, the same with its
@@ -462,8 +532,6 @@ final class DeliveryRound {
     /// When the round started: the time its pushes are queued at (one clock read per round).
     let now = ContinuousClock.now
     private var items: [ItemMessages?]
-    /// Drains to schedule, by event loop (a handful of loops: searched in order).
-    private var drains: [(loop: any EventLoop, queues: [OutboundQueue])] = []
 
     init(items count: Int) {
         items = Array(repeating: nil, count: count)
@@ -476,24 +544,5 @@ final class DeliveryRound {
         let made = ItemMessages()
         items[index] = made
         return made
-    }
-
-    /// Keeps a drain for ``scheduleDrains()``.
-    func scheduleLater(_ queue: OutboundQueue, on loop: any EventLoop) {
-        if let index = drains.firstIndex(where: { $0.loop === loop }) {
-            drains[index].queues.append(queue)
-        } else {
-            drains.append((loop, [queue]))
-        }
-    }
-
-    /// Schedules the round's drains: one task per event loop runs all of that loop's.
-    func scheduleDrains() {
-        for (loop, queues) in drains {
-            loop.execute {
-                for queue in queues { queue.runDrain() }
-            }
-        }
-        drains = []
     }
 }

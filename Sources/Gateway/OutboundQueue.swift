@@ -42,8 +42,9 @@ final class OutboundQueue: Sendable {
         var overflowed = false
         /// Dropped messages per subscription, with the cursor before the first one dropped.
         var dropped: [String: (count: Int, cursor: String)] = [:]
-        /// Set while a drain (``OutboundQueue/drain(into:)``) is scheduled or running: a push
-        /// then schedules none, the running drain takes what it brings.
+        /// Set while a scheduled drain (``OutboundQueue/drain(limit:canWrite:write:)``) is on its
+        /// way or running: a push then schedules none, the drain takes what it brings. (A
+        /// ``LoopFeed`` runs the drain itself after its pushes, without it.)
         var drainScheduled = false
         /// How a drained queue ended, once its drain has seen the end (or at once on overflow).
         var end: Next?
@@ -70,8 +71,8 @@ final class OutboundQueue: Sendable {
         }
 
         /// Whether a push must schedule a drain now (and notes that one is scheduled).
-        mutating func scheduleDrain(_ target: (any DrainTarget)?) -> Bool {
-            guard target != nil, !drainScheduled else { return false }
+        mutating func scheduleDrain(hasTarget: Bool) -> Bool {
+            guard hasTarget, !drainScheduled else { return false }
             drainScheduled = true
             return true
         }
@@ -125,7 +126,7 @@ final class OutboundQueue: Sendable {
     /// instead of taken by a task (``next(limit:)``, SSE).
     private let drainTarget: (any DrainTarget)?
     /// Its event loop, read once.
-    private let drainLoop: (any EventLoop)?
+    let drainLoop: (any EventLoop)?
 
     init(
         capacity: Int, maxAge: Duration, action: GatewayConfiguration.SlowConsumerAction,
@@ -138,27 +139,32 @@ final class OutboundQueue: Sendable {
         drainLoop = drainTarget?.eventLoop
     }
 
-    /// Runs this queue's drain; on its event loop (``DeliveryRound/scheduleDrains()``).
+    /// Runs this queue's drain; on its event loop (``LoopFeed``, after its pushes).
     func runDrain() {
         drainTarget?.run(self)
     }
 
-    /// Queues a live message. Returns false once the queue is closed. With `round`, a drain this
-    /// push needs is left to the round, which schedules its drains together, one hop per event
-    /// loop.
+    /// Queues a live message, taken at `now` (the caller's one clock read for many pushes) or
+    /// now. Returns false once the queue is closed.
     @discardableResult
-    func push(_ message: QueuedMessage, round: DeliveryRound? = nil) -> Bool {
-        append(message, live: true, round: round)
+    func push(_ message: QueuedMessage, at now: ContinuousClock.Instant? = nil) -> Bool {
+        append(message, live: true, now: now ?? .now, drains: true)
+    }
+
+    /// The same on the drain's own event loop, by a caller that runs the drain itself next
+    /// (``runDrain()``): no drain is scheduled.
+    func pushBeforeDrain(_ message: QueuedMessage, at now: ContinuousClock.Instant) -> Bool {
+        append(message, live: true, now: now, drains: false)
     }
 
     /// Queues a control message: never counted against the limits, never dropped.
     @discardableResult
     func pushControl(_ bytes: [UInt8]) -> Bool {
-        append(QueuedMessage(control: bytes), live: false)
+        append(QueuedMessage(control: bytes), live: false, now: .now, drains: true)
     }
 
-    private func append(_ message: QueuedMessage, live: Bool, round: DeliveryRound? = nil) -> Bool {
-        let now = round?.now ?? ContinuousClock.now
+    /// `drains`: whether a push schedules a drain when none is (false: the caller drains next).
+    private func append(_ message: QueuedMessage, live: Bool, now: ContinuousClock.Instant, drains: Bool) -> Bool {
         var scheduleDrain = false
         var endWaiter: CheckedContinuation<Next, Never>?
         let (waiter, waiting, open) = state.withLock {
@@ -194,15 +200,13 @@ final class OutboundQueue: Sendable {
             if live { state.live += 1 }
             let waiter = state.waiter
             state.waiter = nil
-            scheduleDrain = state.scheduleDrain(drainTarget)
+            scheduleDrain = drains && state.scheduleDrain(hasTarget: drainTarget != nil)
             return (waiter, [], true)
         }
         waiter?.resume()
         waiting.forEach { $0.resume() }
         endWaiter?.resume(returning: .overflowed)
-        if scheduleDrain, let drainTarget {
-            if let round, let drainLoop { round.scheduleLater(self, on: drainLoop) } else { drainTarget.schedule(self) }
-        }
+        if scheduleDrain { drainTarget?.schedule(self) }
         return open
     }
 
@@ -215,7 +219,7 @@ final class OutboundQueue: Sendable {
                 return state.count >= capacity
             }
             guard let full else { return false }
-            if !full { return append(message, live: false) }
+            if !full { return append(message, live: false, now: .now, drains: true) }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
                     let wait = state.withLock { state in
@@ -278,7 +282,7 @@ final class OutboundQueue: Sendable {
         let (waiter, waiting, scheduleDrain) = state.withLock { state in
             state.closed = true
             let (waiter, waiting) = state.takeWaiters()
-            return (waiter, waiting, state.scheduleDrain(drainTarget))
+            return (waiter, waiting, state.scheduleDrain(hasTarget: drainTarget != nil))
         }
         waiter?.resume()
         waiting.forEach { $0.resume() }
@@ -358,9 +362,11 @@ final class OutboundQueue: Sendable {
 }
 
 /// Writes a connection's queued messages from its event loop: a push schedules one drain
-/// (``OutboundQueue/drain(limit:canWrite:write:)``) there, which writes everything queued
-/// without a task wake-up or an event-loop hop per message.
-protocol DrainTarget: Sendable {
+/// (``OutboundQueue/drain(limit:canWrite:write:)``) there, or the loop's ``LoopFeed`` runs it after
+/// its pushes, which writes everything queued without a task wake-up or an event-loop hop per
+/// message. Class-bound: the queue's optional target is then a plain reference, checked without
+/// a call.
+protocol DrainTarget: AnyObject, Sendable {
     /// The connection's event loop.
     var eventLoop: any EventLoop { get }
     /// Writes what `queue` holds; called on ``eventLoop``.
@@ -370,14 +376,14 @@ protocol DrainTarget: Sendable {
 extension DrainTarget {
     /// Runs the queue's drain on the connection's event loop, soon.
     func schedule(_ queue: OutboundQueue) {
-        eventLoop.execute { run(queue) }
+        eventLoop.execute { self.run(queue) }
     }
 }
 
 /// A stream message as queues hold it: its bytes, its WebSocket frame when it was made once for
 /// many connections, and what a drop notice needs. One object for every queue that holds the
-/// message, so queuing it costs one reference count, not one per field (the shared tail queues
-/// each message for thousands of connections, whose drains release it on other threads).
+/// message, so queuing it costs one reference count, not one per field (a message is queued for
+/// thousands of connections).
 final class QueuedMessage: Sendable {
     let bytes: [UInt8]
     let frame: ByteBuffer?

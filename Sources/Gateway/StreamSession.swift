@@ -99,10 +99,17 @@ final class StreamSession: Sendable {
             case "unsubscribe":
                 let running = pumps.withLock { $0.removeValue(forKey: id ?? "") }
                 guard let running else { throw GatewayError.notFound("no subscription '\(id ?? "")'") }
-                // Closed first: nothing of it is queued after `unsubscribed`.
+                // Closed first: nothing of it is queued after `unsubscribed`. A WebSocket's live
+                // messages are queued on its event loop (`LoopFeed`), so the answer is queued there
+                // too, after any pass that saw the subscription open.
                 running.subscriber.close()
                 running.task.cancel()
-                queue.pushControl(StreamMessages.unsubscribed(id ?? ""))
+                let answer = StreamMessages.unsubscribed(id ?? "")
+                if let loop = queue.drainLoop {
+                    try? await loop.submit { [queue] in _ = queue.pushControl(answer) }.get()
+                } else {
+                    queue.pushControl(answer)
+                }
             case "ping":
                 queue.pushControl(StreamMessages.pong())
             case let other:

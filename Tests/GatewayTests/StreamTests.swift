@@ -5,6 +5,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 import TributaryModel
 import WSClient
@@ -369,7 +370,7 @@ import WSClient
 
     /// A drain that never writes, as for a client whose socket stays full: the queue's end must
     /// still be known without it.
-    struct StalledDrain: DrainTarget {
+    final class StalledDrain: DrainTarget {
         let eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
         func run(_ queue: OutboundQueue) {}
     }
@@ -507,5 +508,115 @@ import WSClient
         #expect(texts.first?.contains(#""type":"dropped""#) == true && texts.first?.contains(#""count":2"#) == true)
         #expect(texts.first?.contains(#""cursor":"0-5.1-7""#) == true, "\(texts)")
         #expect(texts.last?.contains(#""cursor":"0-7.1-8""#) == true, "\(texts)")
+    }
+}
+
+/// A loop's feed of the shared tail: every subscriber there gets every item from where it joined,
+/// once and in order, including a round that arrives in the middle of a pass.
+@Suite struct LoopFeedTests {
+    /// Writes what its queue drains into a list, on its loop (a connection that always takes
+    /// more); runs `beforeNextRun` once, on the loop, the next time it drains.
+    final class RecordingDrain: DrainTarget {
+        let eventLoop: any EventLoop
+        let written = Mutex<[[UInt8]]>([])
+        let beforeNextRun = Mutex<(@Sendable () -> Void)?>(nil)
+
+        init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+        func run(_ queue: OutboundQueue) {
+            eventLoop.assertInEventLoop()
+            beforeNextRun.withLock { $0.take() }?()
+            queue.drain(limit: 64, canWrite: { true }) { messages in
+                written.withLock { $0.append(contentsOf: messages.map(\.bytes)) }
+            }
+        }
+
+        /// The offsets (partition 0) of the items written, from their cursors.
+        var offsets: [Int64] {
+            written.withLock { $0 }.compactMap { bytes -> Int64? in
+                let text = String(decoding: bytes, as: UTF8.self)
+                guard let range = text.range(of: #""cursor":"0-"#) else { return nil }
+                return Int64(text[range.upperBound...].prefix { $0.isNumber }).map { $0 - 1 }
+            }
+        }
+    }
+
+    struct Member {
+        let subscriber: Subscriber
+        let drain: RecordingDrain
+        let queue: OutboundQueue
+        let from: Int64
+    }
+
+    static func item(_ offset: Int64) throws -> StreamItem {
+        try DeliveryRoundTests.item(partition: 0, offset: offset, block: UInt64(offset))
+    }
+
+    /// Waits until every member has had every item before `end` (a lost item would wait forever:
+    /// a deadline reports it instead), then checks each got exactly those, once, in order.
+    static func expectEverything(_ members: [Member], before end: Int64, extra: () -> Bool = { true }) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while members.contains(where: { $0.drain.offsets.count < Int(end - $0.from) }) || !extra(),
+            ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        for member in members {
+            #expect(member.drain.offsets == Array(member.from..<end))
+        }
+    }
+
+    @Test func everySubscriberGetsEachItemFromItsJoinOnceAndInOrder() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let closedSubscribers = Mutex<[ObjectIdentifier]>([])
+        let feed = LoopFeed(loop: loop) { subscriber in
+            closedSubscribers.withLock { $0.append(ObjectIdentifier(subscriber)) }
+        }
+        var members: [Member] = []
+        func join(from offset: Int64, id: String) throws {
+            let drain = RecordingDrain(eventLoop: loop)
+            let queue = OutboundQueue(capacity: 100_000, maxAge: .seconds(600), action: .close, drainTarget: drain)
+            let subscriber = Subscriber(
+                subscription: try StreamSubscription(id: id, fields: ["stream": "events"]), queue: queue,
+                from: StreamCursor(offsets: [0: offset]))
+            feed.add(subscriber)
+            members.append(Member(subscriber: subscriber, drain: drain, queue: queue, from: offset))
+        }
+        for index in 0..<20 { try join(from: 0, id: index % 2 == 0 ? "s" : "t") }
+        var offset: Int64 = 0
+        for round in 0..<300 {
+            // Joiners arrive between rounds, as the broadcaster adds them: at the tail's position.
+            if round % 30 == 15 { try join(from: offset, id: "s") }
+            var items: [StreamItem] = []
+            for _ in 0..<4 {
+                items.append(try Self.item(offset))
+                offset += 1
+            }
+            feed.append(items)
+            if round % 50 == 0 { try await Task.sleep(for: .milliseconds(2)) }  // passes end in between too
+        }
+        try await Self.expectEverything(members, before: offset)
+        // Each entry was given to each subscriber once (a repeat would be skipped by the
+        // subscriber's position, so it shows only here).
+        let given = members.reduce(0) { $0 + Int(offset - $1.from) }
+        #expect(feed.given.load(ordering: .relaxed) == given)
+
+        // A round that arrives while a pass is in the middle of the list (from the eleventh
+        // member's drain): the members after it get it in that pass, the ones before in the next.
+        let last = try Self.item(offset + 1)
+        members[10].drain.beforeNextRun.withLock { $0 = { feed.append([last]) } }
+        feed.append([try Self.item(offset)])
+        offset += 2
+        try await Self.expectEverything(members, before: offset)
+        #expect(feed.given.load(ordering: .relaxed) == given + 2 * members.count)
+
+        // One subscriber's connection goes away: the feed reports it instead of queuing more.
+        let leaving = members.removeLast()
+        leaving.queue.close()
+        feed.append([try Self.item(offset)])
+        offset += 1
+        try await Self.expectEverything(members, before: offset) { !closedSubscribers.withLock { $0.isEmpty } }
+        #expect(closedSubscribers.withLock { $0 } == [ObjectIdentifier(leaving.subscriber)])
+        #expect(members.count == 29)
     }
 }
