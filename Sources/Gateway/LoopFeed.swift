@@ -11,7 +11,9 @@ import Synchronization
 /// been given (``Subscriber/feedCursor``). A pass looks at the newest entries before each
 /// subscriber, so items that arrive during a pass reach the subscribers it has not come to yet;
 /// the ones it had passed get them in the next pass, which follows at once. A pass that ends with
-/// nothing new waiting leaves the loop until the tail appends again. A subscriber whose queue is
+/// nothing new waiting leaves the loop until the tail appends again. A pass hands the loop back
+/// after every `subscribersPerTurn` subscribers, so the loop's reads and other tasks are not held
+/// up for a pass over thousands of connections. A subscriber whose queue is
 /// full meets its slow-consumer action there, as before; the feed never waits for a connection.
 final class LoopFeed: Sendable {
     struct Entry: Sendable {
@@ -49,9 +51,17 @@ final class LoopFeed: Sendable {
     /// Called, off the lock, for a subscriber whose queue closed (the broadcaster's leave).
     private let closed: @Sendable (Subscriber) -> Void
 
+    /// Subscribers a pass serves before it hands the loop back (reads, pings and other tasks
+    /// run in between; the rest of the pass follows as the loop's next task).
+    private let subscribersPerTurn: Int
+
     /// `deliveries` counts the entries given to subscribers (nil: not counted).
-    init(loop: any EventLoop, deliveries: Counter? = nil, closed: @escaping @Sendable (Subscriber) -> Void) {
+    init(
+        loop: any EventLoop, deliveries: Counter? = nil, subscribersPerTurn: Int = 512,
+        closed: @escaping @Sendable (Subscriber) -> Void
+    ) {
         self.loop = loop
+        self.subscribersPerTurn = max(1, subscribersPerTurn)
         self.deliveries = deliveries
         self.closed = closed
     }
@@ -88,17 +98,25 @@ final class LoopFeed: Sendable {
         if schedule { loop.execute { self.pass() } }
     }
 
-    /// Gives every subscriber on the loop what it has not had; on the loop.
-    private func pass() {
-        var (subscribers, entries, base, end) = state.withLock { state in
-            (state.subscribers, state.entries, state.base, state.end)
+    /// One pass over the loop's subscribers: the list as it started, and how far it got.
+    private struct Pass: Sendable {
+        let subscribers: [Subscriber]
+        /// The feed's end when the pass started: everyone in `subscribers` has had everything
+        /// before it once the pass is over, and anyone added later starts at or after it.
+        let start: Int
+        var next = 0
+    }
+
+    /// Gives every subscriber on the loop what it has not had, `subscribersPerTurn` at a time;
+    /// on the loop.
+    private func pass(_ resumed: Pass? = nil) {
+        var (entries, base, end, pass) = state.withLock { state in
+            (state.entries, state.base, state.end, resumed ?? Pass(subscribers: state.subscribers, start: state.end))
         }
-        // Everyone in the list at the start has had everything before `start` once the pass is
-        // over, and anyone added later starts at or after it.
-        let start = end
+        let stop = min(pass.next + subscribersPerTurn, pass.subscribers.count)
         var ended: [Subscriber] = []
         var delivered = 0
-        for subscriber in subscribers {
+        for subscriber in pass.subscribers[pass.next..<stop] {
             if published.load(ordering: .acquiring) != end {
                 (entries, base, end) = state.withLock { state in (state.entries, state.base, state.end) }
             }
@@ -110,23 +128,28 @@ final class LoopFeed: Sendable {
                 ended.append(subscriber)
             }
         }
+        pass.next = stop
         entries = []  // the pass's copy goes before the trim below, which then needs no copy
-        let again = state.withLock { state in
-            let passed = min(start, state.end) - state.base
-            if passed > 0 {
-                state.entries.removeFirst(passed)
-                state.base += passed
-            }
-            // Items that came during the pass have not reached the subscribers it had passed.
-            if state.end > start { return true }
-            state.passScheduled = false
-            return false
-        }
         if delivered > 0 {
             deliveries?.increment(by: delivered)
             given.add(delivered, ordering: .relaxed)
         }
         ended.forEach(closed)
+        if stop < pass.subscribers.count {
+            loop.execute { [pass] in self.pass(pass) }
+            return
+        }
+        let again = state.withLock { state in
+            let passed = min(pass.start, state.end) - state.base
+            if passed > 0 {
+                state.entries.removeFirst(passed)
+                state.base += passed
+            }
+            // Items that came during the pass have not reached the subscribers it had passed.
+            if state.end > pass.start { return true }
+            state.passScheduled = false
+            return false
+        }
         if again { loop.execute { self.pass() } }
     }
 }

@@ -569,7 +569,8 @@ import WSClient
     @Test func everySubscriberGetsEachItemFromItsJoinOnceAndInOrder() async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let closedSubscribers = Mutex<[ObjectIdentifier]>([])
-        let feed = LoopFeed(loop: loop) { subscriber in
+        // Passes in turns of 4 subscribers: the list is served over several of the loop's tasks.
+        let feed = LoopFeed(loop: loop, subscribersPerTurn: 4) { subscriber in
             closedSubscribers.withLock { $0.append(ObjectIdentifier(subscriber)) }
         }
         var members: [Member] = []
