@@ -249,8 +249,7 @@ final class TopicBroadcaster: Sendable {
         var activeFeeds: [LoopFeed] = []
 
         mutating func countMember(of loop: any EventLoop, by change: Int) {
-            guard let entry = feeds[ObjectIdentifier(loop)] else { return }
-            feeds[ObjectIdentifier(loop)]?.members = entry.members + change
+            feeds[ObjectIdentifier(loop)]?.members += change
             activeFeeds = feeds.values.filter { $0.members > 0 }.map(\.feed)
         }
 

@@ -5,7 +5,8 @@ import Synchronization
 /// The shared tail's items for the WebSocket subscribers on one event loop, delivered by that
 /// loop: the tail appends each round's items once (``append(_:)``), and a pass on the loop gives
 /// every subscriber there what it has not had yet, queues it and writes it at once
-/// (``Subscriber/deliver(_:at:)``), so a connection's queue and drain stay on its own thread.
+/// (``Subscriber/deliver(_:drainEvery:)``), so a connection's live pushes and its drain stay on
+/// its own thread.
 ///
 /// Entries carry a sequence number; each subscriber keeps the number of the next one it has not
 /// been given (``Subscriber/feedCursor``). A pass looks at the newest entries before each
@@ -13,8 +14,8 @@ import Synchronization
 /// the ones it had passed get them in the next pass, which follows at once. A pass that ends with
 /// nothing new waiting leaves the loop until the tail appends again. A pass hands the loop back
 /// after every `subscribersPerTurn` subscribers, so the loop's reads and other tasks are not held
-/// up for a pass over thousands of connections. A subscriber whose queue is
-/// full meets its slow-consumer action there, as before; the feed never waits for a connection.
+/// up for a pass over thousands of connections. A subscriber whose queue is full meets its
+/// slow-consumer action there, as before; the feed never waits for a connection.
 final class LoopFeed: Sendable {
     struct Entry: Sendable {
         let item: StreamItem
